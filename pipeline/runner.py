@@ -1,0 +1,139 @@
+"""Runs one stage under the contract: checked inputs, atomic output, stats, catalog, summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from pipeline import registry
+from pipeline.catalog import Catalog
+from pipeline.config import PipelineConfig, to_dict
+from pipeline.dataset import atomic_directory, require_dataset, write_dataset, write_stats
+from pipeline.errors import UsageError
+from pipeline.schema import validate_columns
+from pipeline.stage import StageContext, StageResult
+from pipeline.storage import filesystem, is_local
+
+
+@dataclass
+class StageSummary:
+    stage: str
+    run_id: str
+    output: str
+    rows_in: int | None
+    rows_out: int
+    seconds: float
+    status: str
+
+    def line(self) -> str:
+        rows_in = "-" if self.rows_in is None else f"{self.rows_in:,}"
+        return (f"[{self.stage}] {self.status}: rows in {rows_in}, out {self.rows_out:,}, "
+                f"{self.seconds:.1f}s -> {self.output}")
+
+
+def run_id_for(output: str, cfg: PipelineConfig) -> str:
+    """Explicit run id, else the parent folder of OUT (<data_root>/<run_id>/<stage>)."""
+    if cfg.run.run_id:
+        return cfg.run.run_id
+    parts = output.rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 2 and parts[-2] else "adhoc"
+
+
+def check_inputs(stage, inputs: list[str]) -> None:
+    if stage.input_kind == "none":
+        return
+    if not inputs:
+        raise UsageError(f"stage '{stage.name}' needs --input")
+    for path in inputs:
+        if stage.input_kind == "documents" and is_local(path):
+            require_dataset(path)
+        elif stage.input_kind == "files" and is_local(path) and not filesystem(path).exists(path):
+            raise UsageError(f"input not found: {path}")
+
+
+def run_stage(name: str, inputs: list[str], output: str, cfg: PipelineConfig, skip: bool = False,
+              spark=None) -> StageSummary:
+    stage = registry.load(name)
+    settings = cfg.stage_config(name, stage.config_class)
+    check_inputs(stage, inputs)
+    if skip and stage.input_kind != "documents":
+        raise UsageError(f"stage '{name}' reads raw files and cannot be skipped (passed through)")
+    run_id = run_id_for(output, cfg)
+    catalog = Catalog(cfg.catalog_url())
+    catalog.init()
+    catalog.start_run(run_id, cfg.run.data_root, json.dumps(to_dict(cfg), default=str))
+    catalog.start_stage(run_id, name, output)
+    started = time.time()
+    try:
+        if spark is None:
+            from pipeline.spark import get_spark
+
+            spark = get_spark(cfg.spark)
+        spark.sparkContext.setJobGroup(name, f"{name} -> {output}")
+        for path in inputs:
+            if stage.input_kind == "documents" and not is_local(path):
+                require_dataset(path, spark)
+        ctx = StageContext(spark=spark, config=cfg, settings=settings, inputs=list(inputs),
+                           output=output, run_id=run_id)
+        summary = _execute(stage, ctx, skip, started)
+    except BaseException as exc:
+        catalog.finish_stage(run_id, name, status="failed", seconds=time.time() - started,
+                             error=f"{type(exc).__name__}: {exc}"[:2000])
+        catalog.finish_run(run_id, "failed")
+        raise
+    stats = _stats_of(output, spark)
+    catalog.finish_stage(run_id, name, status=summary.status, rows_in=summary.rows_in,
+                         rows_out=summary.rows_out, nbytes=filesystem(output, spark).size(output),
+                         seconds=summary.seconds, stats=stats)
+    return summary
+
+
+def _stats_of(output: str, spark) -> dict:
+    fs = filesystem(output, spark)
+    try:
+        return json.loads(fs.read_text(f"{output}/_stats.json"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSummary:
+    if skip:
+        docs = ctx.read_documents()
+        result = StageResult(documents=docs, stats={"skipped": True})
+        status = "skipped"
+    else:
+        status = "succeeded"
+        if stage.output_kind == "files":
+            final_output = ctx.output
+            with atomic_directory(final_output, ctx.spark) as tmp:
+                ctx.output = tmp
+                result = stage.run(ctx)
+                rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
+                seconds = time.time() - started
+                rows_out = int(result.stats.get("rows_out", 0))
+                write_stats(tmp, {"stage": stage.name, "rows_in": rows_in, "seconds": round(seconds, 3),
+                                  **result.stats}, ctx.spark)
+            ctx.output = final_output
+            return StageSummary(stage.name, ctx.run_id, final_output, rows_in, rows_out, seconds, status)
+        result = stage.run(ctx)
+    docs = result.documents
+    if stage.output_kind == "documents" and docs is not None:
+        validate_columns([(f.name, f.dataType.simpleString()) for f in docs.schema.fields],
+                         f"output of stage '{stage.name}'")
+    rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
+    stats = {"stage": stage.name, "rows_in": rows_in, **result.stats}
+    written = write_dataset(ctx.spark, docs, ctx.output, stats, result.side_outputs)
+    seconds = time.time() - started
+    # seconds are known only after the write; add them without rewriting the data.
+    fs = filesystem(ctx.output, ctx.spark)
+    final = json.loads(fs.read_text(f"{ctx.output}/_stats.json"))
+    final["seconds"] = round(seconds, 3)
+    write_stats(ctx.output, final, ctx.spark)
+    return StageSummary(stage.name, ctx.run_id, ctx.output, rows_in, written.rows_out, seconds, status)
+
+
+def _count_inputs(stage, ctx: StageContext) -> int | None:
+    if stage.input_kind != "documents":
+        return None
+    return sum(ctx.spark.read.parquet(p).count() for p in ctx.inputs)
