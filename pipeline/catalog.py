@@ -137,9 +137,7 @@ def flatten_numbers(stats: Mapping[str, Any], prefix: str = "") -> dict[str, flo
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out.update(flatten_numbers(value, f"{name}."))
-        elif isinstance(value, bool):
-            out[name] = float(value)
-        elif isinstance(value, int | float):
+        elif isinstance(value, int | float):  # bool is an int: True counts as 1
             out[name] = float(value)
     return out
 

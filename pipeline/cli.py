@@ -32,7 +32,8 @@ def stage_parser(name: str) -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML config file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     p.add_argument("--run-id", help="run id (default: the parent folder of --output)")
-    p.add_argument("--skip", action="store_true", help="pass the input through unchanged (stage toggled off)")
+    p.add_argument("--skip", nargs="?", const="true", default="false", choices=["true", "false"],
+                   help="stage toggled off: pass document inputs through unchanged (raw-file stages write none)")
     return p
 
 
@@ -45,7 +46,7 @@ def run_stage_cli(name: str, argv: list[str]) -> int:
     overrides = list(args.set) + ([f"run.run_id={args.run_id}"] if args.run_id else [])
     cfg = load_config(args.config, overrides)
     inputs = [p for item in args.input for p in item.split(",") if p]
-    summary = run_stage(name, inputs, args.output.rstrip("/"), cfg, skip=args.skip)
+    summary = run_stage(name, inputs, args.output.rstrip("/"), cfg, skip=args.skip == "true")
     print(summary.line(), flush=True)
     return 0
 

@@ -56,9 +56,8 @@ def run_stage(name: str, inputs: list[str], output: str, cfg: PipelineConfig, sk
               spark=None) -> StageSummary:
     stage = registry.load(name)
     settings = cfg.stage_config(name, stage.config_class)
-    check_inputs(stage, inputs)
-    if skip and stage.input_kind != "documents":
-        raise UsageError(f"stage '{name}' reads raw files and cannot be skipped (passed through)")
+    if not skip or stage.input_kind == "documents":
+        check_inputs(stage, inputs)
     run_id = run_id_for(output, cfg)
     catalog = Catalog(cfg.catalog_url())
     catalog.init()
@@ -99,8 +98,15 @@ def _stats_of(output: str, spark) -> dict:
 
 def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSummary:
     if skip:
-        docs = ctx.read_documents()
-        result = StageResult(documents=docs, stats={"skipped": True})
+        # Toggled off: document stages pass their input through; source stages write no documents.
+        if stage.input_kind == "documents":
+            docs = ctx.read_documents()
+        else:
+            from pipeline.schema import spark_schema
+
+            docs = ctx.spark.createDataFrame([], spark_schema())
+        rows_in = None if stage.input_kind == "documents" else 0
+        result = StageResult(documents=docs, stats={"skipped": True}, rows_in=rows_in)
         status = "skipped"
     else:
         status = "succeeded"

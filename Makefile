@@ -1,0 +1,60 @@
+# One machine, embedded: local Spark, SQLite, files under ./data. See README.md.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+REPO := $(abspath .)
+DATA_ROOT ?= $(REPO)/data
+AIRFLOW_HOME ?= $(REPO)/.airflow
+DEMO_RUN ?= demo
+
+# Everything Airflow and Spark need to run embedded, with this repo's dags/.
+export PATH := $(BIN):$(PATH)
+export AIRFLOW_HOME
+export AIRFLOW__CORE__DAGS_FOLDER := $(REPO)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__PARALLELISM := 4
+export AIRFLOW__API__HOST := 127.0.0.1
+export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type": "spark", "host": "local[*]"}
+export PIPELINE_DATA_ROOT := $(DATA_ROOT)
+export PYSPARK_PYTHON := $(BIN)/python
+export PYSPARK_DRIVER_PYTHON := $(BIN)/python
+export SPARK_LOCAL_IP := 127.0.0.1
+export DS_ACCELERATOR := cpu
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint up clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: the CPU wheel on local disk (a bare `torch` pulls a CUDA build).
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	mkdir -p $(DATA_ROOT)
+	$(BIN)/airflow db migrate >/dev/null
+	$(BIN)/airflow dags test llm_data_pipeline -c '{"run_id": "$(DEMO_RUN)", "data_root": "$(DATA_ROOT)"}' \
+		> $(DATA_ROOT)/demo-airflow.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-airflow.log; exit 1)
+	$(BIN)/python -m pipeline catalog stages --run $(DEMO_RUN) --set run.data_root=$(DATA_ROOT)
+	@echo "outputs: $(DATA_ROOT)/$(DEMO_RUN)/   airflow log: $(DATA_ROOT)/demo-airflow.log"
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+up: setup
+	$(BIN)/airflow db migrate >/dev/null
+	@echo "Airflow UI on http://127.0.0.1:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	$(BIN)/airflow standalone
+
+clean:
+	rm -rf $(DATA_ROOT) $(AIRFLOW_HOME) .pytest_cache .ruff_cache

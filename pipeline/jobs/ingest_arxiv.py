@@ -1,0 +1,135 @@
+"""Ingest arXiv LaTeX sources (bulk tars, e-print payloads, or the arXiv API) as documents."""
+
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.stage import Stage, StageContext, StageResult
+
+
+@dataclass
+class IngestArxivConfig:
+    urls: list[str] = field(default_factory=list)  # API feed or e-print URLs, added to --input
+    api_query: str = ""  # arXiv API `search_query`, e.g. "cat:cs.CL" (arXiv API user manual)
+    api_id_list: list[str] = field(default_factory=list)
+    api_max_results: int = 100
+    api_page_size: int = 100  # the API manual asks for slices of at most 2,000
+    api_url: str = "https://export.arxiv.org/api/query"  # arXiv API user manual
+    eprint_url: str = "https://arxiv.org/e-print"  # arXiv bulk data access help page
+    request_delay_s: float = 3.0  # arXiv API terms of use: one request every three seconds
+    timeout_s: float = 30.0
+    max_download_bytes: int = 64 << 20  # above arXiv's 50 MB submission limit
+    metadata_path: str = ""  # Kaggle "arxiv-metadata-oai-snapshot" JSONL: id, title, categories
+    max_member_bytes: int = 64 << 20  # see pipeline.archive_safety.ArchiveLimits
+    max_total_bytes: int = 1 << 30
+    max_members: int = 100_000
+    max_ratio: float = 200.0
+
+
+def local_sources(inputs: list[str]) -> list[str]:
+    """Files to read: each input file, or every paper/bundle file under an input directory."""
+    from pipeline.arxiv.bundle import PAPER_SUFFIXES
+    from pipeline.storage import local_path
+
+    out = []
+    for item in inputs:
+        path = local_path(item)
+        if path.is_dir():
+            out += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name.endswith(PAPER_SUFFIXES))
+        else:
+            out.append(str(path))
+    return out
+
+
+class IngestArxiv(Stage):
+    name = "ingest-arxiv"
+    config_class = IngestArxivConfig
+    input_kind = "files"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        import pandas as pd
+        from pyspark.sql import functions as F
+
+        from pipeline.archive_safety import ArchiveLimits
+        from pipeline.arxiv.api import PoliteFetcher, fetch_sources, query_url
+        from pipeline.arxiv.rows import ROW_SCHEMA, rows_frame, source_rows
+
+        s = ctx.settings
+        limits = ArchiveLimits(max_member_bytes=s.max_member_bytes, max_total_bytes=s.max_total_bytes,
+                               max_members=s.max_members, max_ratio=s.max_ratio)
+        urls = [u for u in [*ctx.inputs, *s.urls] if u.startswith(("http://", "https://"))]
+        if s.api_query or s.api_id_list:
+            urls += [query_url(s.api_url, s.api_query, s.api_id_list, start,
+                               min(s.api_page_size, s.api_max_results - start))
+                     for start in range(0, s.api_max_results, s.api_page_size)]
+        fetcher = PoliteFetcher(s.request_delay_s, s.timeout_s, s.max_download_bytes)
+        fetch_failed: dict[str, int] = {}
+        fetched = fetch_sources(urls, fetcher, s.eprint_url, fetch_failed)
+        work = [(p, None, None) for p in local_sources([i for i in ctx.inputs if i not in urls])]
+        work += fetched
+
+        def parse(batches):
+            for pdf in batches:
+                rows = []
+                for locator, content, meta in zip(pdf["locator"], pdf["content"], pdf["meta"], strict=True):
+                    rows += source_rows(locator, content, meta, limits)
+                yield rows_frame(rows)
+
+        items = ctx.spark.createDataFrame(pd.DataFrame(work, columns=["locator", "content", "meta"]),
+                                          "locator string, content binary, meta string")
+        rows = items.repartition(max(1, min(len(work), 64))).mapInPandas(parse, ROW_SCHEMA).cache()
+        docs = rows.filter(F.col("reject_kind").isNull())
+        if s.metadata_path:
+            docs = _join_snapshot(ctx.spark, docs, s.metadata_path)
+        docs = _to_documents(docs, datetime.now(UTC).isoformat(timespec="seconds"))
+        rejected = rows.filter(F.col("reject_kind").isNotNull()).select(
+            "reject_kind", "reject_reason", "reject_count", "source_file", "arxiv_id")
+        counts = rejected.groupBy("reject_kind", "reject_reason").agg(F.sum("reject_count").alias("n")).collect()
+        by_kind: dict[str, dict[str, int]] = {"rejected": {}, "refused": {}}
+        for r in counts:
+            by_kind[r["reject_kind"]][r["reject_reason"]] = int(r["n"])
+        n_docs = docs.count()
+        return StageResult(
+            documents=docs, rows_in=n_docs + sum(by_kind["rejected"].values()),
+            side_outputs={"rejected": rejected},
+            stats={"papers": n_docs, "rejected": by_kind["rejected"], "refused": by_kind["refused"],
+                   "fetch_failed": fetch_failed, "api_requests": fetcher.requests,
+                   "sources": len(work)})
+
+
+def _join_snapshot(spark, docs, path: str):
+    """Fill title/categories from the metadata snapshot where the API gave none."""
+    from pyspark.sql import functions as F
+
+    meta = spark.read.json(str(Path(path))).select(
+        F.col("id").alias("m_id"), F.col("title").alias("m_title"), F.col("categories").alias("m_categories"))
+    joined = docs.join(meta, docs.arxiv_id == meta.m_id, "left")
+    return joined.withColumn("title", F.coalesce(F.regexp_replace(F.trim("m_title"), r"\s+", " "), "title")) \
+        .withColumn("categories", F.coalesce("categories", "m_categories")).drop("m_id", "m_title", "m_categories")
+
+
+def _to_documents(docs, fetched_at: str):
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    categories = F.when(F.col("categories").isNull(), F.array().cast("array<string>")) \
+        .otherwise(F.split("categories", " "))
+    metadata = F.to_json(F.struct(
+        "arxiv_id", "version", "title", categories.alias("categories"), "primary_category", "main_file",
+        "source_file", F.from_json("missing_inputs", "array<string>").alias("missing_inputs")))
+    out = docs.select(
+        "id", "text", F.lit("arxiv").alias("source"), "url", "title",
+        F.lit(None).cast("string").alias("lang"), F.lit(None).cast("double").alias("lang_score"),
+        F.lit(fetched_at).alias("fetched_at"), metadata.alias("metadata"))
+    # The same paper version in two inputs is one document.
+    w = Window.partitionBy("id").orderBy("metadata")
+    return out.withColumn("_n", F.row_number().over(w)).filter("_n = 1").drop("_n")
+
+
+STAGE = IngestArxiv()
+
+if __name__ == "__main__":
+    from pipeline.cli import stage_main
+
+    sys.exit(stage_main(STAGE.name))

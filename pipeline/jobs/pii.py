@@ -1,0 +1,50 @@
+"""Redact PII (emails, phone numbers, IP addresses) in text and count replacements per document (pii_* columns)."""
+
+import sys
+
+from pipeline.score.pii import PiiSettings
+from pipeline.stage import Stage, StageContext, StageResult
+
+
+class Pii(Stage):
+    name = "pii"
+    config_class = PiiSettings
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from pyspark.sql import functions as F
+
+        from pipeline.score.pii import redact
+
+        settings: PiiSettings = ctx.settings
+        kinds = ["emails", "phones", "ips"]
+        docs = ctx.read_documents()
+        docs = docs.drop(*[f"pii_{k}" for k in kinds if f"pii_{k}" in docs.columns])
+        schema = ", ".join([f"`{f.name}` {f.dataType.simpleString()}" for f in docs.schema.fields]
+                           + [f"`pii_{k}` bigint" for k in kinds])
+
+        def apply(batches):
+            for pdf in batches:
+                results = [redact(t or "", settings) for t in pdf["text"]]
+                out = pdf.copy()
+                out["text"] = [r[0] for r in results]
+                for k in kinds:
+                    out[f"pii_{k}"] = [r[1][k] for r in results]
+                    out[f"pii_{k}"] = out[f"pii_{k}"].astype("int64")
+                yield out
+
+        redacted = docs.mapInPandas(apply, schema).cache()
+        sums = redacted.agg(*[F.sum(f"pii_{k}").alias(k) for k in kinds],
+                            F.sum(F.when(sum(F.col(f"pii_{k}") for k in kinds) > 0, 1).otherwise(0))
+                            .alias("docs")).first()
+        return StageResult(documents=redacted, stats={
+            "redacted": {k: int(sums[k] or 0) for k in kinds},
+            "documents_with_pii": int(sums["docs"] or 0),
+        })
+
+
+STAGE = Pii()
+
+if __name__ == "__main__":
+    from pipeline.cli import stage_main
+
+    sys.exit(stage_main(STAGE.name))
