@@ -40,7 +40,8 @@ class ScoreRules(Stage):
         docs = ctx.read_documents()
         # Re-running on scored data replaces the old scores instead of failing on duplicate names.
         docs = docs.drop(*[c for c in docs.columns if c.startswith("rule_")])
-        others = [c for c in docs.columns if c != "text"]
+        columns = list(docs.columns)  # a plain list: the closure below must not capture the DataFrame
+        others = [c for c in columns if c != "text"]
         schema = ", ".join([f"`{f.name}` {f.dataType.simpleString()}" for f in docs.schema.fields]
                            + [f"`{c}` double" for c in metrics])
 
@@ -51,7 +52,7 @@ class ScoreRules(Stage):
                 out["text"] = scored["text"]
                 for c in metrics:
                     out[c] = scored[c].astype("float64")
-                yield out[[*docs.columns, *metrics]]
+                yield out[[*columns, *metrics]]
 
         scored = docs.mapInPandas(score, schema).cache()
         agg = scored.agg(F.sum("rule_c4_lines_removed").alias("lines"),

@@ -1,0 +1,1 @@
+"""Explainable filtering (thresholds over annotation columns) and evaluation-set decontamination."""

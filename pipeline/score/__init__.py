@@ -1,0 +1,1 @@
+"""Rule-based document scores: Gopher, Gopher repetition, C4, FineWeb, user regex rules, PII."""

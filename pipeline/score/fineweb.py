@@ -1,0 +1,80 @@
+"""FineWeb quality rules (Penedo et al. 2024, "The FineWeb Datasets"; datatrove FineWebQualityFilter).
+
+Share of lines ending in punctuation, share of short lines, characters in duplicated lines,
+and newlines per word (list-like pages). Defaults are datatrove's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.score.gopher import DocView
+from pipeline.score.gopher_repetition import duplicates
+from pipeline.score.thresholds import Threshold
+
+# datatrove's TERMINAL_PUNCTUATION, abridged to the scripts we meet (Latin, CJK, Arabic, Devanagari).
+TERMINAL_PUNCTUATION = [".", "!", "?", "。", "！", "？", "．", "؟", "۔", "।", "॥", "…", '"', "”", "」", ")"]
+
+
+@dataclass
+class FineWebSettings:
+    short_line_length: int = 30  # FineWeb: a line of <= 30 characters is "short"
+    stop_chars: list[str] = field(default_factory=lambda: list(TERMINAL_PUNCTUATION))
+
+
+@dataclass
+class FineWebThresholds:
+    min_line_punct_ratio: float = 0.12  # FineWeb: >= 12% of lines end in punctuation
+    max_short_line_ratio: float = 0.67  # FineWeb: <= 67% of lines are short
+    max_dup_line_char_ratio: float = 0.01  # FineWeb: <= 1% of characters in duplicated lines
+    max_newlines_per_word: float = 0.3  # FineWeb: newline/word <= 0.3 (list-like pages)
+
+
+def _lines(doc: DocView) -> list[str]:
+    return [line for line in doc.text.split("\n") if line.strip()]
+
+
+def line_punct_ratio(doc: DocView, stop_chars: list[str]) -> float | None:
+    lines = _lines(doc)
+    if not lines:
+        return None
+    ends = tuple(stop_chars)
+    return sum(1 for line in lines if line.rstrip().endswith(ends)) / len(lines)
+
+
+def short_line_ratio(doc: DocView, short_line_length: int) -> float | None:
+    lines = _lines(doc)
+    if not lines:
+        return None
+    return sum(1 for line in lines if len(line) <= short_line_length) / len(lines)
+
+
+def dup_line_char_ratio(doc: DocView) -> float | None:
+    chars = len(doc.text.replace("\n", ""))
+    if not chars:
+        return None
+    return duplicates(_lines(doc))[1] / chars
+
+
+def newlines_per_word(doc: DocView) -> float | None:
+    if not doc.words:
+        return None
+    return doc.text.count("\n") / len(doc.words)
+
+
+COLUMNS = ["rule_fineweb_line_punct_ratio", "rule_fineweb_short_line_ratio",
+           "rule_fineweb_dup_line_char_ratio", "rule_fineweb_newlines_per_word"]
+
+
+def fineweb_quality(doc: DocView, s: FineWebSettings) -> dict[str, float | None]:
+    return dict(zip(COLUMNS, [line_punct_ratio(doc, s.stop_chars), short_line_ratio(doc, s.short_line_length),
+                              dup_line_char_ratio(doc), newlines_per_word(doc)], strict=True))
+
+
+def thresholds(t: FineWebThresholds) -> list[Threshold]:
+    return [
+        Threshold("fineweb_line_punct_ratio", "rule_fineweb_line_punct_ratio", "min", t.min_line_punct_ratio),
+        Threshold("fineweb_short_line_ratio", "rule_fineweb_short_line_ratio", "max", t.max_short_line_ratio),
+        Threshold("fineweb_dup_line_chars", "rule_fineweb_dup_line_char_ratio", "max", t.max_dup_line_char_ratio),
+        Threshold("fineweb_newlines_per_word", "rule_fineweb_newlines_per_word", "max", t.max_newlines_per_word),
+    ]

@@ -1,0 +1,57 @@
+"""Unicode- and CJK-aware word splitting shared by every rule set.
+
+The published rules (Gopher, C4, FineWeb) count whitespace-separated words, which turns a
+Chinese paragraph into one "word". We split Han, Hiragana/Katakana and CJK punctuation runs
+into one word per character: no dictionary segmenter (jieba and friends) ships offline, and a
+character is the unit Chinese readers and tokenizers fall back to, so counts stay comparable
+across documents (a Chinese character carries roughly one English word's information over the
+1-3 character words of a dictionary segmentation). Hangul is written with spaces and is left
+to the whitespace split. Punctuation-only tokens are kept by `tokens` (Gopher's symbol and
+alphabetic-word ratios need them) and dropped by `words`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Han (incl. extension A and compatibility), Hiragana, Katakana, CJK symbols and full-width forms.
+_CJK_RANGES = (
+    "\u3000-\u303f"  # CJK symbols and punctuation (。、「」)
+    "\u3040-\u309f"  # Hiragana
+    "\u30a0-\u30ff"  # Katakana
+    "\u3400-\u4dbf"  # CJK unified ideographs extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff00-\uffef"  # half-width and full-width forms (，！？)
+)
+_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
+# One CJK character, or a run of anything that is neither CJK nor whitespace.
+_TOKEN = re.compile(f"[{_CJK_RANGES}]|[^\\s{_CJK_RANGES}]+")
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK_CHAR.match(ch))
+
+
+def is_punctuation_token(token: str) -> bool:
+    """True when every character is punctuation or a symbol (Unicode categories P* and S*)."""
+    return all(unicodedata.category(c)[0] in "PS" for c in token)
+
+
+def tokens(text: str) -> list[str]:
+    """Whitespace tokens with every CJK character split off as its own token."""
+    return _TOKEN.findall(text)
+
+
+def words(text: str) -> list[str]:
+    """Tokens that are not pure punctuation/symbols: what the rules call "words"."""
+    return [t for t in _TOKEN.findall(text) if not is_punctuation_token(t)]
+
+
+def cjk_fraction(text: str) -> float:
+    """Share of non-space characters that are CJK (0.0 for empty text)."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for c in chars if _CJK_CHAR.match(c)) / len(chars)
