@@ -1,0 +1,104 @@
+"""The `Generator` protocol and its deterministic template backend (the default: offline, tests, demo).
+
+A generator answers chat requests. Each request names a `task` ("rephrase", "sft_pair"), carries
+the chat `messages` an LLM would see and a `payload` (the document fields) a template backend
+uses instead. Both backends return the same output shape per task, so the caller parses and
+validates one way: "rephrase" -> plain text; "sft_pair" -> JSON {"instruction": ..., "response": ...}.
+The LLM backend is `pipeline.synth.llm_client.OpenAIChatGenerator`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipeline.synth.text import sentences, title_of
+
+
+@dataclass
+class ChatRequest:
+    task: str
+    messages: list[dict[str, str]]
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Generator(Protocol):
+    name: str
+
+    def complete(self, requests: list[ChatRequest]) -> list[str | None]:
+        """One output per request, in order; None where generation failed."""
+        ...
+
+
+class TemplateGenerator:
+    """Rule-based outputs: deterministic, offline; what `make demo` and the tests run."""
+
+    name = "template"
+
+    def complete(self, requests: list[ChatRequest]) -> list[str | None]:
+        return [self._one(r) for r in requests]
+
+    def _one(self, request: ChatRequest) -> str | None:
+        fn = {"rephrase": _rephrase, "sft_pair": _sft_pair}.get(request.task)
+        return fn(request.payload) if fn else None
+
+
+def _rephrase(payload: dict[str, Any]) -> str | None:
+    sents = sentences(payload.get("text", ""))
+    if not sents:
+        return None
+    title = title_of(payload)
+    if payload.get("style") == "qa":
+        pairs = [f"Question: What does the passage about {title} say, point {i + 1}?\nAnswer: {s}"
+                 for i, s in enumerate(sents)]
+        return "\n\n".join(pairs)
+    # "wikipedia": an encyclopedic lead plus sections of three sentences.
+    body = [f"{title}\n\n{sents[0]}"]
+    for i in range(1, len(sents), 3):
+        body.append(f"== Part {i // 3 + 1} ==\n" + " ".join(sents[i:i + 3]))
+    return "\n\n".join(body)
+
+
+def _sft_pair(payload: dict[str, Any]) -> str | None:
+    sents = sentences(payload.get("text", ""))
+    if not sents:
+        return None
+    text = payload.get("text", "")
+    if payload.get("variant") == "title":
+        instruction = f"Suggest a short title for this text.\n\n{text}"
+        return json.dumps({"instruction": instruction, "response": title_of(payload)})
+    instruction = f"Summarize the following text in at most three sentences.\n\n{text}"
+    return json.dumps({"instruction": instruction, "response": " ".join(sents[:3])})
+
+
+def rephrase_messages(text: str, style: str) -> list[dict[str, str]]:
+    # WRAP (Maini et al. 2024) prompts: keep every fact, change only the style.
+    styles = {"wikipedia": "in high-quality English like a Wikipedia article",
+              "qa": "as a series of questions and answers"}
+    return [{"role": "system", "content": "You rewrite documents faithfully, keeping every fact."},
+            {"role": "user", "content": f"Rewrite the following text {styles.get(style, style)}:\n\n{text}"}]
+
+
+def sft_pair_messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": "You write instruction-tuning data grounded in a document."},
+            {"role": "user", "content": "Write one instruction a user could ask about the document below and "
+             "its answer, using only facts from the document. Reply with JSON only: "
+             f'{{"instruction": "...", "response": "..."}}\n\n{text}'}]
+
+
+def parse_sft_pair(raw: str | None) -> tuple[str, str] | None:
+    """(instruction, response) from a generator output, or None when malformed or empty."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.startswith("```"):  # LLMs often fence JSON
+        raw = raw.strip("`").removeprefix("json").strip()
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    inst, resp = str(obj.get("instruction") or "").strip(), str(obj.get("response") or "").strip()
+    return (inst, resp) if inst and resp else None

@@ -1,0 +1,131 @@
+"""OpenAI-compatible chat-completions backend (`POST {base_url}/chat/completions`: vLLM, SGLang, APIs).
+
+Bounded concurrency (a thread pool), a per-request timeout, retries with exponential backoff on
+429 / 5xx / timeouts / connection errors / invalid JSON (honouring `Retry-After`), a response
+cache keyed by the hash of (model, messages, sampling settings) so a rerun does not pay twice,
+and rejection of empty outputs. Counters say what happened (`stats`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from pipeline.synth.generator import ChatRequest
+
+
+@dataclass
+class LLMConfig:
+    base_url: str = "http://127.0.0.1:8000/v1"  # vLLM's `vllm serve` default port
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this env var, never from config
+    max_concurrency: int = 8
+    max_retries: int = 4
+    backoff_s: float = 1.0  # doubles per retry (OpenAI's rate-limit guidance: exponential backoff)
+    max_backoff_s: float = 30.0
+    timeout_s: float = 120.0
+    temperature: float = 0.7
+    max_tokens: int = 1024
+    cache_dir: str = ""  # empty: no cache; on a cluster use a path every executor can write
+
+
+class OpenAIChatGenerator:
+    name = "openai"
+
+    def __init__(self, cfg: LLMConfig, session: requests.Session | None = None):
+        self.cfg = cfg
+        self._session = session or requests.Session()
+        self._lock = threading.Lock()
+        self.stats = {"requests": 0, "cache_hits": 0, "retries": 0, "failed": 0, "empty": 0, "ok": 0}
+
+    def complete(self, requests_: list[ChatRequest]) -> list[str | None]:
+        with ThreadPoolExecutor(max_workers=max(1, self.cfg.max_concurrency)) as pool:
+            return list(pool.map(self._one, requests_))
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+    def cache_key(self, messages: list[dict[str, str]]) -> str:
+        body = {"model": self.cfg.model, "messages": messages, "temperature": self.cfg.temperature,
+                "max_tokens": self.cfg.max_tokens}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    def _cache_path(self, key: str) -> Path | None:
+        return Path(self.cfg.cache_dir) / key[:2] / f"{key}.json" if self.cfg.cache_dir else None
+
+    def _one(self, request: ChatRequest) -> str | None:
+        key = self.cache_key(request.messages)
+        path = self._cache_path(key)
+        if path is not None and path.is_file():
+            self._count("cache_hits")
+            return json.loads(path.read_text())["content"]
+        content = self._fetch(request.messages)
+        if content is None:
+            return None
+        if not content.strip():
+            self._count("empty")
+            return None
+        self._count("ok")
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps({"content": content}))
+            os.replace(tmp, path)  # atomic: a concurrent reader never sees half an entry
+        return content
+
+    def _fetch(self, messages: list[dict[str, str]]) -> str | None:
+        url = self.cfg.base_url.rstrip("/") + "/chat/completions"
+        headers = {"Content-Type": "application/json"}
+        api_key = os.environ.get(self.cfg.api_key_env, "")
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        body = {"model": self.cfg.model, "messages": messages, "temperature": self.cfg.temperature,
+                "max_tokens": self.cfg.max_tokens}
+        for attempt in range(self.cfg.max_retries + 1):
+            if attempt:
+                self._count("retries")
+            self._count("requests")
+            retry_after = None
+            try:
+                resp = self._session.post(url, json=body, headers=headers, timeout=self.cfg.timeout_s)
+                if resp.status_code == 429 or resp.status_code >= 500:
+                    retry_after = _retry_after(resp.headers.get("Retry-After"))
+                elif resp.status_code >= 400:
+                    break  # a client error will not improve on retry
+                else:
+                    content = _content(resp.text)
+                    if content is not None:
+                        return content
+            except (requests.Timeout, requests.ConnectionError):
+                pass
+            if attempt < self.cfg.max_retries:
+                delay = min(self.cfg.max_backoff_s, self.cfg.backoff_s * 2 ** attempt)
+                time.sleep(min(self.cfg.max_backoff_s, retry_after) if retry_after is not None else delay)
+        self._count("failed")
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _content(text: str) -> str | None:
+    """The first choice's message content, or None when the body is not the expected JSON."""
+    try:
+        obj = json.loads(text)
+        content = obj["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return content if isinstance(content, str) else None
