@@ -1,0 +1,74 @@
+"""Gopher repetition rules at their published thresholds (Rae et al. 2021, table A1)."""
+
+import pytest
+
+from pipeline.score.gopher import DocView
+from pipeline.score.gopher_repetition import GopherRepetitionThresholds, gopher_repetition, thresholds
+from pipeline.score.thresholds import failed
+from tests.score.helpers import pad_to, unique_words
+
+
+def metrics(text: str) -> dict:
+    return gopher_repetition(DocView(text))
+
+
+def fails(text: str) -> list[str]:
+    return failed(metrics(text), thresholds(GopherRepetitionThresholds()))
+
+
+def test_defaults_are_gophers():
+    t = GopherRepetitionThresholds()
+    assert (t.max_dup_line_frac, t.max_dup_para_frac, t.max_dup_line_char_frac, t.max_dup_para_char_frac) == (
+        0.3, 0.3, 0.2, 0.2)
+    assert (t.max_top_2gram_char_frac, t.max_top_3gram_char_frac, t.max_top_4gram_char_frac) == (0.2, 0.18, 0.16)
+    assert [getattr(t, f"max_dup_{n}gram_char_frac") for n in range(5, 11)] == [0.15, 0.14, 0.13, 0.12, 0.11, 0.10]
+
+
+def _lines(n_dup: int, n: int = 10) -> list[str]:
+    uniq = [f"line number {w} of the text" for w in unique_words(n - n_dup)]
+    return uniq + [uniq[0]] * n_dup
+
+
+@pytest.mark.parametrize(("n_dup", "fail"), [(3, False), (4, True)])
+def test_duplicate_line_fraction(n_dup, fail):
+    assert ("gopher_rep_dup_line_frac" in fails("\n".join(_lines(n_dup)))) is fail
+
+
+@pytest.mark.parametrize(("n_dup", "fail"), [(3, False), (4, True)])
+def test_duplicate_paragraph_fraction(n_dup, fail):
+    assert ("gopher_rep_dup_para_frac" in fails("\n\n".join(_lines(n_dup)))) is fail
+
+
+@pytest.mark.parametrize(("filler", "fail"), [(58, False), (57, True)])
+def test_duplicate_line_characters(filler, fail):
+    dup = "d" * 20
+    text = "u" * filler + "\n" + dup + "\n" + dup  # 20 duplicated chars of 100 (inside) or 99
+    assert ("gopher_rep_dup_line_char_frac" in fails(text)) is fail
+
+
+@pytest.mark.parametrize(("total", "fail"), [(100, False), (99, True)])
+def test_top_2gram_character_fraction(total, fail):
+    text = pad_to(["aa bb"] * 4, total)  # "aa bb" x4 = 20 characters
+    assert metrics(text)["rule_rep_top_2gram_char_frac"] == pytest.approx(20 / total)
+    assert ("gopher_rep_top_2gram" in fails(text)) is fail
+
+
+@pytest.mark.parametrize(("total", "fail"), [(167, False), (166, True)])
+def test_duplicate_5gram_character_fraction(total, fail):
+    gram = ["alpha", "bravo", "charl", "delta", "echoo"]  # 25 characters repeated once
+    text = pad_to([*gram, "zzzz", *gram], total)
+    assert metrics(text)["rule_rep_dup_5gram_char_frac"] == pytest.approx(25 / total)
+    assert ("gopher_rep_dup_5gram" in fails(text)) is fail
+
+
+def test_chinese_repetition_is_seen_per_character():
+    sentence = "我们的研究是关于大型语言模型的数据处理方法。"
+    assert metrics(sentence * 4)["rule_rep_dup_10gram_char_frac"] > 0.5
+    assert "gopher_rep_dup_10gram" in fails(sentence * 4)
+    varied = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜"
+    assert fails(varied) == []
+
+
+def test_empty_text_has_no_metric_and_fails_nothing():
+    assert all(v is None for v in metrics("").values())
+    assert fails("") == []
