@@ -1,0 +1,1 @@
+"""Deduplication: exact hashes, MinHash LSH with Spark connected components, semantic dedup."""
