@@ -102,7 +102,7 @@ def _join_snapshot(spark, docs, path: str):
     """Fill title/categories from the metadata snapshot where the API gave none."""
     from pyspark.sql import functions as F
 
-    meta = spark.read.json(str(Path(path))).select(
+    meta = spark.read.schema("id string, title string, categories string").json(str(Path(path))).select(
         F.col("id").alias("m_id"), F.col("title").alias("m_title"), F.col("categories").alias("m_categories"))
     joined = docs.join(meta, docs.arxiv_id == meta.m_id, "left")
     return joined.withColumn("title", F.coalesce(F.regexp_replace(F.trim("m_title"), r"\s+", " "), "title")) \
