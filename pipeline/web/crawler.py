@@ -76,6 +76,7 @@ class _Loop:
         self.frontier, self.scope, self.guard, self.session, self.s = frontier, scope, guard, session, s
         self.out_dir, self.stats = out_dir, stats
         self.robots: dict[str, RobotsRules] = {}
+        self.refused_hosts: dict[str, str] = {}
         self.delay: dict[str, float] = {}
         self.next_at: dict[str, float] = {}
         self.busy: set[str] = set()
@@ -129,6 +130,9 @@ class _Loop:
             host = host_of(url)
             if host in self.busy or self.next_at.get(host, 0.0) > now or self._is_pending(url):
                 continue
+            if host in self.refused_hosts:  # its robots.txt fetch already hit the SSRF guard
+                self._finish(url, FAILED, self.refused_hosts[host])
+                continue
             if self.s.respect_robots and host not in self.robots:
                 self._submit("robots", robots_url(url), host, depth, 0)
                 continue
@@ -160,6 +164,9 @@ class _Loop:
     def _handle(self, kind: str, url: str, depth: int, attempt: int, result: FetchResult) -> None:
         host = host_of(url)
         self.busy.discard(host)
+        if kind == "robots" and result.outcome.startswith("ssrf_refused") and not result.redirects:
+            self.refused_hosts[host] = result.outcome
+            return
         if kind == "robots":
             status = result.status if result.outcome == "ok" else None
             if result.outcome == "ok" or (result.status and 400 <= result.status < 500):

@@ -135,11 +135,12 @@ def _content_length(header: bytes) -> int | None:
     return None
 
 
-def iter_raw_records(stream: BinaryIO) -> Iterator[RawRecord]:
+def iter_raw_records(stream: BinaryIO, max_bytes: int = MAX_RECORD_BYTES) -> Iterator[RawRecord]:
     """Gzip members or plain records, chosen by the file's first bytes (not its name)."""
     head = stream.read(3)
     rest = _Prepend(head, stream)
-    yield from (iter_gzip_members(rest) if head == GZIP_MAGIC else iter_plain_records(rest))
+    split = iter_gzip_members if head == GZIP_MAGIC else iter_plain_records
+    yield from split(rest, max_bytes)
 
 
 class _Prepend(io.RawIOBase):
