@@ -16,7 +16,7 @@ import re
 import unicodedata
 
 # Han (incl. extension A and compatibility), Hiragana, Katakana, CJK symbols and full-width forms.
-_CJK_RANGES = (
+CJK_RANGES = (
     "\u3000-\u303f"  # CJK symbols and punctuation (。、「」)
     "\u3040-\u309f"  # Hiragana
     "\u30a0-\u30ff"  # Katakana
@@ -25,9 +25,9 @@ _CJK_RANGES = (
     "\uf900-\ufaff"  # CJK compatibility ideographs
     "\uff00-\uffef"  # half-width and full-width forms (，！？)
 )
-_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 # One CJK character, or a run of anything that is neither CJK nor whitespace.
-_TOKEN = re.compile(f"[{_CJK_RANGES}]|[^\\s{_CJK_RANGES}]+")
+_TOKEN = re.compile(f"[{CJK_RANGES}]|[^\\s{CJK_RANGES}]+")
 
 
 def is_cjk(ch: str) -> bool:

@@ -1,0 +1,1 @@
+"""Model-based quality: a fastText classifier of reference-like vs random-web text (DCLM style)."""
