@@ -42,7 +42,7 @@ def final_answer(completion: str) -> str:
         boxed = _BOXED.findall(text)
         if boxed:
             text = boxed[-1]
-    return text.strip().strip("`\"'").strip().rstrip(".").strip()
+    return text.strip().rstrip(".").strip().strip("`\"'").strip()
 
 
 def last_number(text: str) -> float | None:

@@ -1,0 +1,170 @@
+"""Synthesize pretrain, SFT and RL data from mixed documents (six generators; template or OpenAI-compatible LLM)."""
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipeline.errors import UsageError
+from pipeline.stage import Stage, StageContext, StageResult
+from pipeline.synth.llm_client import LLMConfig
+from pipeline.synth.long_pretrain import LongPretrainConfig
+from pipeline.synth.long_rl import LongRlConfig
+from pipeline.synth.long_sft import LongSftConfig
+from pipeline.synth.short_pretrain import ShortPretrainConfig
+from pipeline.synth.short_rl import ShortRlConfig
+from pipeline.synth.short_sft import ShortSftConfig
+
+OUT_SCHEMA = "generator string, kind string, id string, record string, counts string"
+MANIFEST = "manifest.json"  # marks a synth output directory (tokenize reads it)
+
+
+@dataclass
+class SynthConfig:
+    backend: str = "template"  # "template" (offline, deterministic) or "openai" (chat-completions server)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    llm_partitions: int = 4  # partitions the LLM work is spread over (each runs llm.max_concurrency)
+    group_by_cluster: bool = True  # long generators group by domain and semantic cluster
+    short_pretrain: ShortPretrainConfig = field(default_factory=ShortPretrainConfig)
+    short_sft: ShortSftConfig = field(default_factory=ShortSftConfig)
+    short_rl: ShortRlConfig = field(default_factory=ShortRlConfig)
+    long_pretrain: LongPretrainConfig = field(default_factory=LongPretrainConfig)
+    long_sft: LongSftConfig = field(default_factory=LongSftConfig)
+    long_rl: LongRlConfig = field(default_factory=LongRlConfig)
+
+
+def _make_generator(cfg: SynthConfig):
+    if cfg.backend == "openai":
+        from pipeline.synth.llm_client import OpenAIChatGenerator
+
+        return OpenAIChatGenerator(cfg.llm)
+    from pipeline.synth.generator import TemplateGenerator
+
+    return TemplateGenerator()
+
+
+def _frame(name: str, records: list[dict], counts: Counter):
+    import pandas as pd
+
+    rows = [{"generator": name, "kind": r["kind"], "id": r["id"], "record": json.dumps(r, ensure_ascii=False),
+             "counts": None} for r in records]
+    rows.append({"generator": name, "kind": None, "id": None, "record": None, "counts": json.dumps(counts)})
+    return pd.DataFrame(rows, columns=["generator", "kind", "id", "record", "counts"]).astype(object)
+
+
+class Synth(Stage):
+    name = "synth"
+    config_class = SynthConfig
+    output_kind = "files"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from pyspark.sql import functions as F
+
+        from pipeline.synth import long_pretrain, long_rl, long_sft, short_pretrain, short_rl, short_sft
+
+        cfg: SynthConfig = ctx.settings
+        if cfg.backend not in ("template", "openai"):
+            raise UsageError(f"synth.backend must be 'template' or 'openai', got {cfg.backend!r}")
+        if cfg.backend == "openai" and not cfg.llm.model:
+            raise UsageError("synth.backend=openai needs synth.llm.model (the served model name)")
+        raw = ctx.read_documents()
+        rows_in = raw.count()
+        if "mix_copy" in raw.columns:  # repeated copies from `mix` would be synthesized twice
+            raw = raw.filter(F.col("mix_copy") == 0)
+        cols = set(raw.columns)
+        docs = raw.select("id", "text", "title",
+                          (F.coalesce(F.col("domain"), F.lit("unknown")) if "domain" in cols
+                           else F.lit("unknown")).alias("domain"),
+                          (F.col("semantic_cluster").cast("long") if "semantic_cluster" in cols
+                           else F.lit(None).cast("long")).alias("semantic_cluster")).cache()
+        seed = ctx.seed
+        parts = []
+        shorts = [(short_pretrain, cfg.short_pretrain, True), (short_sft, cfg.short_sft, True),
+                  (short_rl, cfg.short_rl, False)]
+        for module, gcfg, needs_llm in shorts:
+            if gcfg.enabled:
+                parts.append(self._short(docs, module, gcfg, cfg, seed, needs_llm))
+        keys = ["domain"] + (["semantic_cluster"] if cfg.group_by_cluster and "semantic_cluster" in cols else [])
+        for module, gcfg in [(long_pretrain, cfg.long_pretrain), (long_sft, cfg.long_sft),
+                             (long_rl, cfg.long_rl)]:
+            if gcfg.enabled:
+                parts.append(self._long(docs, module, gcfg, seed, keys))
+        stats = {"backend": cfg.backend, "grouped_by": keys, "generators": {}, "rows_out": 0,
+                 "documents_used": docs.count()}
+        records: dict[str, list[str]] = {"pretrain": [], "sft": [], "rl": []}
+        for (module, gcfg), part in zip(
+                [(m, c) for m, c, _ in shorts if c.enabled] +
+                [(m, c) for m, c in [(long_pretrain, cfg.long_pretrain), (long_sft, cfg.long_sft),
+                                     (long_rl, cfg.long_rl)] if c.enabled], parts, strict=True):
+            part = part.cache()
+            counts: Counter = Counter()
+            for r in part.filter(F.col("counts").isNotNull()).select("counts").collect():
+                counts.update(json.loads(r["counts"]))
+            kept = part.filter(F.col("record").isNotNull()).orderBy("id").limit(gcfg.max_records)
+            lines = [(r["kind"], r["record"]) for r in kept.select("kind", "record").collect()]
+            for kind, line in lines:
+                records[kind].append(line)
+            stats["generators"][module.NAME] = {**counts, "kept": len(lines)}
+            stats["rows_out"] += len(lines)
+            part.unpersist()
+        self._write(ctx, records, stats)
+        docs.unpersist()
+        return StageResult(stats=stats, rows_in=rows_in)
+
+    @staticmethod
+    def _short(docs, module, gcfg, cfg: SynthConfig, seed: int, needs_llm: bool):
+        from pyspark.sql import functions as F
+
+        u = (F.pmod(F.xxhash64(F.lit(seed), F.lit(module.NAME), F.col("id")), F.lit(1 << 53)) + 0.5) / float(1 << 53)
+        picked = (docs.withColumn("_u", u).filter(F.col("_u") < gcfg.sample_rate).orderBy("_u")
+                  .limit(gcfg.max_records).drop("_u").repartition(max(1, cfg.llm_partitions), "id"))
+
+        def fn(batches):
+            generator = _make_generator(cfg) if needs_llm else None
+            for pdf in batches:
+                docs_ = pdf.to_dict("records")
+                if needs_llm:
+                    recs, counts = module.generate(docs_, gcfg, generator, seed)
+                else:
+                    recs, counts = module.generate(docs_, gcfg, seed)
+                if generator is not None and hasattr(generator, "stats"):
+                    counts.update({f"llm_{k}": v for k, v in generator.stats.items()})
+                    generator.stats = dict.fromkeys(generator.stats, 0)
+                yield _frame(module.NAME, recs, counts)
+
+        return picked.mapInPandas(fn, OUT_SCHEMA)
+
+    @staticmethod
+    def _long(docs, module, gcfg, seed: int, keys: list[str]):
+        def fn(pdf):
+            group = "/".join(str(pdf[k].iloc[0]) for k in keys)
+            recs, counts = module.generate(pdf.to_dict("records"), gcfg, seed, group)
+            return _frame(module.NAME, recs, counts)
+
+        return docs.groupBy(*keys).applyInPandas(fn, OUT_SCHEMA)
+
+    @staticmethod
+    def _write(ctx: StageContext, records: dict[str, list[str]], stats: dict) -> None:
+        from pipeline.storage import filesystem
+        from pipeline.synth.records import FORMAT
+        from pipeline.synth.synth_documents import pretrain_documents
+
+        fs = filesystem(ctx.output, ctx.spark)
+        fs.mkdirs(ctx.output)
+        for kind, lines in records.items():
+            fs.write_text(f"{ctx.output}/{kind}.jsonl", "".join(line + "\n" for line in lines))
+        docs = pretrain_documents(ctx.spark, records["pretrain"])
+        docs.write.mode("overwrite").parquet(f"{ctx.output}/pretrain")
+        fs.write_text(f"{ctx.output}/pretrain/_SUCCESS", "")
+        manifest = {"format": FORMAT, "pretrain_documents": "pretrain", "files": {
+            k: {"file": f"{k}.jsonl", "records": len(v)} for k, v in records.items()}}
+        fs.write_text(f"{ctx.output}/{MANIFEST}", json.dumps(manifest, indent=2))
+        stats["records_by_kind"] = {k: len(v) for k, v in records.items()}
+
+
+STAGE = Synth()
+
+if __name__ == "__main__":
+    from pipeline.cli import stage_main
+
+    sys.exit(stage_main(STAGE.name))
