@@ -34,13 +34,15 @@ def refusal_reason(address: str, allow: Iterable[ipaddress._BaseNetwork] = ()) -
         return "metadata_address"
     if any(ip in net for net in allow):
         return None
+    if ip.is_unspecified or ip.is_multicast:  # 0.0.0.0 reaches the local host on Linux
+        return "reserved_address"
     if ip.is_loopback:
         return "loopback_address"
     if ip.is_link_local:
         return "link_local_address"
     if ip.is_private or ip in ipaddress.ip_network("100.64.0.0/10"):  # RFC 6598 shared space too
         return "private_address"
-    if ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+    if ip.is_reserved or not ip.is_global:
         return "reserved_address"
     return None
 
