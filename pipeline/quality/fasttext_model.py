@@ -36,6 +36,7 @@ class FastTextSettings:
     min_count: int = 1  # fastText supervised default
     max_tokens: int = 2000  # truncate very long documents: enough signal, bounded cost
     quantize: bool = False  # fastText `quantize()`: ~2 MB model, same P@1 (FACTS.md)
+    quantize_cutoff: int = 10_000  # keep this many rows of the input matrix; quantizing all 200k takes minutes
     threads: int = 1  # one thread gives a reproducible model for a given seed
 
 
@@ -87,7 +88,7 @@ def train(rows: list[tuple[str, str]], s: FastTextSettings, seed: int):
             raise UsageError("fastText training diverged (NaN) even at a small learning rate; "
                              "the training data is probably degenerate (tiny vocabulary or empty texts)")
         if s.quantize:
-            model.quantize(input=path, retrain=False, qnorm=True, cutoff=min(100_000, s.bucket))
+            model.quantize(input=path, retrain=False, qnorm=True, cutoff=s.quantize_cutoff)
     return model
 
 

@@ -1,0 +1,1 @@
+"""Domain classification: weighted keyword rules (YAML) and a fastText classifier trained from them."""
