@@ -15,10 +15,14 @@ from dataclasses import dataclass
 EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
 # An optional +country code, an optional (area), then 2-4 digit groups joined by space/dot/dash, 7+ digits.
 PHONE = re.compile(
-    r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?![\w.-]|\.\d)"
+    r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?![\w-]|\.\d)"
 )
+CN_MOBILE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?![\d.])")  # mainland mobile numbers: no separators
+# Dates look like phone numbers (2024-01-15, 15.01.2024): never redact them.
+DATE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4})$")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
-IPV6 = re.compile(r"(?<![:\w])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![:\w])")
+# Loose on purpose: candidates are validated by `ipaddress` (times like 12:30:45 are rejected there).
+IPV6 = re.compile(r"(?<![:\w])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}(?![:\w])")
 
 
 @dataclass
@@ -60,6 +64,7 @@ def redact(text: str, s: PiiSettings) -> tuple[str, dict[str, int]]:
         text = IPV6.sub(sub("ips", s.ip_replacement, _valid_ip), text)
     if s.redact_phones:
         def is_phone(m: str) -> bool:
-            return sum(c.isdigit() for c in m) >= s.min_phone_digits
+            return sum(c.isdigit() for c in m) >= s.min_phone_digits and not DATE.match(m.strip())
+        text = CN_MOBILE.sub(sub("phones", s.phone_replacement), text)
         text = PHONE.sub(sub("phones", s.phone_replacement, is_phone), text)
     return text, counts
