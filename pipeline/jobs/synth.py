@@ -85,31 +85,45 @@ class Synth(Stage):
             if gcfg.enabled:
                 parts.append(self._short(docs, module, gcfg, cfg, seed, needs_llm))
         keys = ["domain"] + (["semantic_cluster"] if cfg.group_by_cluster and "semantic_cluster" in cols else [])
-        for module, gcfg in [(long_pretrain, cfg.long_pretrain), (long_sft, cfg.long_sft),
-                             (long_rl, cfg.long_rl)]:
+        longs = [(long_pretrain, cfg.long_pretrain, False), (long_sft, cfg.long_sft, False),
+                 (long_rl, cfg.long_rl, False)]
+        for module, gcfg, _ in longs:
             if gcfg.enabled:
                 parts.append(self._long(docs, module, gcfg, seed, keys))
-        stats = {"backend": cfg.backend, "grouped_by": keys, "generators": {}, "rows_out": 0,
-                 "documents_used": docs.count()}
+        stats = {"backend": cfg.backend, "grouped_by": keys, "generators": {}, "rows_out": 0}
         records: dict[str, list[str]] = {"pretrain": [], "sft": [], "rl": []}
-        for (module, gcfg), part in zip(
-                [(m, c) for m, c, _ in shorts if c.enabled] +
-                [(m, c) for m, c in [(long_pretrain, cfg.long_pretrain), (long_sft, cfg.long_sft),
-                                     (long_rl, cfg.long_rl)] if c.enabled], parts, strict=True):
-            part = part.cache()
-            counts: Counter = Counter()
-            for r in part.filter(F.col("counts").isNotNull()).select("counts").collect():
-                counts.update(json.loads(r["counts"]))
-            kept = part.filter(F.col("record").isNotNull()).orderBy("id").limit(gcfg.max_records)
-            lines = [(r["kind"], r["record"]) for r in kept.select("kind", "record").collect()]
-            for kind, line in lines:
-                records[kind].append(line)
-            stats["generators"][module.NAME] = {**counts, "kept": len(lines)}
-            stats["rows_out"] += len(lines)
-            part.unpersist()
+        if parts:
+            self._collect(parts, [*shorts, *longs], records, stats)
         self._write(ctx, records, stats)
         docs.unpersist()
         return StageResult(stats=stats, rows_in=rows_in)
+
+    @staticmethod
+    def _collect(parts, generators, records: dict, stats: dict) -> None:
+        """One pass: counters of every generator, then each generator's first `max_records` by id."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        union = parts[0]
+        for p in parts[1:]:
+            union = union.unionByName(p)
+        union = union.cache()
+        limits = {m.NAME: c.max_records for m, c, _ in generators if c.enabled}
+        counts: dict[str, Counter] = {name: Counter() for name in limits}
+        for r in union.filter(F.col("counts").isNotNull()).select("generator", "counts").collect():
+            counts[r["generator"]].update(json.loads(r["counts"]))
+        limit = F.create_map(*[x for k, v in limits.items() for x in (F.lit(k), F.lit(v))])
+        rank = F.row_number().over(Window.partitionBy("generator").orderBy("id"))
+        kept = (union.filter(F.col("record").isNotNull()).withColumn("_rank", rank)
+                .filter(F.col("_rank") <= limit[F.col("generator")]).orderBy("generator", "id"))
+        kept_n: Counter = Counter()
+        for r in kept.select("generator", "kind", "record").toLocalIterator():
+            records[r["kind"]].append(r["record"])
+            kept_n[r["generator"]] += 1
+        for name in limits:
+            stats["generators"][name] = {**counts[name], "kept": kept_n[name]}
+        stats["rows_out"] = sum(kept_n.values())
+        union.unpersist()
 
     @staticmethod
     def _short(docs, module, gcfg, cfg: SynthConfig, seed: int, needs_llm: bool):
