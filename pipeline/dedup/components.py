@@ -52,14 +52,17 @@ def connected_components(edges, max_iterations: int = 64) -> ComponentsResult:
     from pyspark.sql import functions as F
 
     e = _normalise(edges).localCheckpoint()
+    n_edges = e.count()
     iterations = 0
     while True:
         iterations += 1
-        large = large_star(e).localCheckpoint()
-        small = small_star(large).localCheckpoint()
-        changed = small.exceptAll(large).limit(1).count() + large.exceptAll(small).limit(1).count()
-        e = small
-        if changed == 0:
+        nxt = small_star(large_star(e)).localCheckpoint()
+        n_next = nxt.count()
+        # A round that leaves the edge set unchanged is the fixed point: one star per component.
+        # (Comparing large- with small-star output instead stops early on paths.)
+        same = n_next == n_edges and nxt.exceptAll(e).limit(1).count() == 0
+        e, n_edges = nxt, n_next
+        if same:
             break
         if iterations >= max_iterations:
             raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")

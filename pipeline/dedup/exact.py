@@ -33,9 +33,9 @@ def normalize_for_hash(text: str, lowercase: bool = True, collapse_whitespace: b
 def content_hash(text: str, bits: int = 128) -> str:
     """Hex digest of xxh3 (fast, non-cryptographic: collisions at 2^-64/2^-128 are not a concern)."""
     if bits == 64:
-        return xxhash.xxh3_64_hexdigest(text)
+        return xxhash.xxh3_64_hexdigest(text.encode())
     if bits == 128:
-        return xxhash.xxh3_128_hexdigest(text)
+        return xxhash.xxh3_128_hexdigest(text.encode())
     raise ValueError(f"hash bits must be 64 or 128, got {bits}")
 
 
