@@ -12,16 +12,21 @@ index; Spark start-up excluded). Prints both rates and their ratio.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import sysconfig
-import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# This file shares its name with the stdlib `tokenize` (which pandas imports): take its own folder
+# off sys.path before anything imports it, and put the repo root on instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sysconfig  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 
 def corpus(mb: float, chunk: int = 4000) -> list[str]:

@@ -1,4 +1,10 @@
-"""Synthesize pretrain, SFT and RL data from mixed documents (six generators; template or OpenAI-compatible LLM)."""
+"""Synthesize pretrain, SFT and RL data from mixed documents (six generators; template or OpenAI-compatible LLM).
+
+Output (a directory): pretrain.jsonl, sft.jsonl, rl.jsonl (format `llm-pipeline-synth/1`, written out
+in `pipeline/synth/records.py`), pretrain/ (the synthetic pretrain records as a document dataset with
+source=synthetic) and manifest.json. Short generators sample documents by a seeded hash of their id;
+long ones work per domain (and semantic cluster) group.
+"""
 
 import json
 import sys

@@ -1,4 +1,10 @@
-"""Train a byte-level BPE tokenizer and write packed token shards (+ SFT with loss masks, RL prompts)."""
+"""Train a byte-level BPE tokenizer and write packed token shards (+ SFT with loss masks, RL prompts).
+
+Inputs: document datasets (the `mix` output) and `synth` outputs (recognised by their manifest.json:
+their synthetic pretrain documents join the shards, their SFT/RL records become sft/ and rl.jsonl).
+The shard format (`llm-pipeline-tokens/1`) is written out in `pipeline/tokenize/shards.py`, the SFT
+and RL files in `pipeline/tokenize/chat_data.py`, the chat template in `pipeline/tokenize/chat.py`.
+"""
 
 import json
 import sys
@@ -105,7 +111,8 @@ class Tokenize(Stage):
         vocab = tok.get_vocab_size()
         dtype, eos_id, tok_json = token_dtype(vocab), tok.token_to_id(EOS), tok.to_str()
         u = (F.pmod(F.xxhash64(F.lit(ctx.seed), F.col("id")), F.lit(1 << 53)) + 0.5) / float(1 << 53)
-        base = docs.filter(F.col("copy") == 0).withColumn("_u", u)
+        # one row per document (a doc given twice stays one row here, with two copies below)
+        base = docs.filter(F.col("copy") == 0).dropDuplicates(["id"]).withColumn("_u", u)
         val = F.col("_u") < cfg.val_fraction
         if cfg.val_fraction > 0 and base.filter(val).limit(1).count() == 0 and base.limit(2).count() == 2:
             first = base.orderBy("_u", "id").select("id").first()["id"]  # tiny inputs: still one val doc

@@ -38,3 +38,19 @@ def test_temperature_flattens_cluster_shares():
     assert cluster_shares(sizes, 3.33)[1] > 0.25
     w = cluster_doc_weights(sizes, 3.33)
     assert w[1] > w[0]  # a small cluster's documents are each more likely to be kept
+
+
+def test_quality_weighting_prefers_high_scores_in_a_weighted_sample():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.mix.weights import priority_keys, quality_doc_weights, uniform_from_hash
+
+    rng = np.random.default_rng(0)
+    h = pd.Series(rng.integers(-(2**63), 2**63 - 1, size=2000, dtype=np.int64))
+    z = pd.Series(np.r_[np.full(1000, -1.0), np.full(1000, 1.0)])
+    keys = priority_keys(uniform_from_hash(h), quality_doc_weights(z, 1.0))
+    top = keys.sort_values(ascending=False).index[:500]
+    assert (z[top] > 0).mean() > 0.8  # exp(2) ≈ 7x weight: high-quality docs dominate the top
+    u = uniform_from_hash(h)
+    assert u.between(0, 1, inclusive="neither").all()
