@@ -7,9 +7,11 @@ copy (`SparkFiles.get`) whether the path is local or `s3a://`/`hdfs://`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import tempfile
 
 from pipeline.errors import UsageError
 from pipeline.storage import filesystem, is_local, local_path
@@ -35,13 +37,31 @@ def write_json(spark, dest: str, data: dict) -> None:
 
 
 def ship_model(spark, model_path: str) -> str:
-    """Make a model file available to executors; returns the name to pass to `load_shipped`."""
+    """Make a model file available to executors; returns the name to pass to `load_shipped`.
+
+    Spark refuses a second `addFile` of the same name with other contents (two stages in one
+    session, or a retrained model), so the shipped copy is named by its content hash.
+    """
     if not model_path:
         raise UsageError("no model configured: set <stage>.model to the train stage's OUT/model.bin")
     if not filesystem(model_path, spark).exists(model_path):
         raise UsageError(f"model not found: {model_path} (run the matching train stage first)")
-    spark.sparkContext.addFile(model_path)
-    return os.path.basename(model_path.rstrip("/"))
+    tmp = tempfile.mkdtemp(prefix="model-")
+    local = os.path.join(tmp, "model.bin")
+    if is_local(model_path):
+        shutil.copyfile(local_path(model_path), local)
+    else:
+        jvm = spark._jvm
+        src = jvm.org.apache.hadoop.fs.Path(model_path)
+        src.getFileSystem(spark._jsc.hadoopConfiguration()).copyToLocalFile(src, jvm.org.apache.hadoop.fs.Path(local))
+    digest = hashlib.sha1()
+    with open(local, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    name = f"model-{digest.hexdigest()[:16]}.bin"
+    os.rename(local, os.path.join(tmp, name))
+    spark.sparkContext.addFile(os.path.join(tmp, name))
+    return name
 
 
 def load_shipped(name: str):
@@ -49,9 +69,8 @@ def load_shipped(name: str):
     from pyspark import SparkFiles
 
     path = SparkFiles.get(name)
-    key = f"{path}:{os.path.getmtime(path)}"
-    if key not in _MODELS:
+    if name not in _MODELS:  # the name is the content hash: a cached model is never stale
         import fasttext
 
-        _MODELS[key] = fasttext.load_model(path)
-    return _MODELS[key]
+        _MODELS[name] = fasttext.load_model(path)
+    return _MODELS[name]

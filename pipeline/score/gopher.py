@@ -34,7 +34,17 @@ class DocView:
 
     @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.tokens if not W.is_punctuation_token(t)]
+        return [t for t in self.tokens if W.is_word(t)]
+
+    @cached_property
+    def word_ids(self) -> list[int]:
+        """Words as small ints: n-gram tuples of ints hash faster than joined strings."""
+        vocab: dict[str, int] = {}
+        return [vocab.setdefault(w, len(vocab)) for w in self.words]
+
+    @cached_property
+    def word_lengths(self) -> list[int]:
+        return [len(w) for w in self.words]
 
 
 @dataclass

@@ -70,26 +70,30 @@ def line_duplication(doc: DocView) -> tuple[float | None, float | None]:
 
 def top_ngram_char_frac(doc: DocView, n: int) -> float | None:
     """Characters covered by the most frequent n-gram (if it repeats) over the text length."""
-    ws = doc.words
-    if len(ws) < n or not doc.text:
+    ids, lengths = doc.word_ids, doc.word_lengths
+    if len(ids) < n or not doc.text:
         return None
-    grams = Counter(" ".join(ws[i:i + n]) for i in range(len(ws) - n + 1))
+    grams = Counter(zip(*(ids[k:] for k in range(n)), strict=False))  # shifted views: unequal on purpose
     gram, count = grams.most_common(1)[0]
-    return len(gram) * count / len(doc.text) if count > 1 else 0.0
+    if count < 2:
+        return 0.0
+    start = next(i for i in range(len(ids) - n + 1) if tuple(ids[i:i + n]) == gram)
+    chars = sum(lengths[start:start + n]) + n - 1  # the n-gram joined by single spaces
+    return chars * count / len(doc.text)
 
 
 def dup_ngram_char_frac(doc: DocView, n: int) -> float | None:
     """Characters of n-grams seen before (non-overlapping after a hit) over the text length."""
-    ws = doc.words
-    if len(ws) < n or not doc.text:
+    ids, lengths = doc.word_ids, doc.word_lengths
+    if len(ids) < n or not doc.text:
         return None
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[int, ...]] = set()
     repeated = 0
     i = 0
-    while i <= len(ws) - n:
-        gram = tuple(ws[i:i + n])
+    while i <= len(ids) - n:
+        gram = tuple(ids[i:i + n])
         if gram in seen:
-            repeated += sum(len(w) for w in gram)
+            repeated += sum(lengths[i:i + n])
             i += n
         else:
             seen.add(gram)

@@ -13,7 +13,6 @@ alphabetic-word ratios need them) and dropped by `words`.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Han (incl. extension A and compatibility), Hiragana, Katakana, CJK symbols and full-width forms.
 CJK_RANGES = (
@@ -28,6 +27,8 @@ CJK_RANGES = (
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 # One CJK character, or a run of anything that is neither CJK nor whitespace.
 _TOKEN = re.compile(f"[{CJK_RANGES}]|[^\\s{CJK_RANGES}]+")
+# A letter, digit or combining mark (\w without the underscore): a token with none is punctuation.
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def is_cjk(ch: str) -> bool:
@@ -35,8 +36,12 @@ def is_cjk(ch: str) -> bool:
 
 
 def is_punctuation_token(token: str) -> bool:
-    """True when every character is punctuation or a symbol (Unicode categories P* and S*)."""
-    return all(unicodedata.category(c)[0] in "PS" for c in token)
+    """True when no character is a letter, digit or mark (punctuation, symbols, underscores)."""
+    return _WORD_CHAR.search(token) is None
+
+
+def is_word(token: str) -> bool:
+    return _WORD_CHAR.search(token) is not None
 
 
 def tokens(text: str) -> list[str]:
@@ -46,7 +51,7 @@ def tokens(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Tokens that are not pure punctuation/symbols: what the rules call "words"."""
-    return [t for t in _TOKEN.findall(text) if not is_punctuation_token(t)]
+    return [t for t in _TOKEN.findall(text) if _WORD_CHAR.search(t)]
 
 
 def cjk_fraction(text: str) -> float:
