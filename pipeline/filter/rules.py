@@ -27,6 +27,9 @@ class FilterConfig:
     user_max_matches: dict[str, float] = field(default_factory=dict)  # per-rule override
     # 0.5 is the classifier's decision boundary; DCLM (Li et al. 2024) instead keeps the top ~10%.
     min_quality_score: float = 0.5
+    # The shipped reference set is English prose: scoring Chinese pages against it says nothing
+    # about their quality, so the model threshold applies to these languages only ([] = all).
+    quality_languages: list[str] = field(default_factory=lambda: ["en"])
     keep_domains: list[str] = field(default_factory=list)  # [] keeps every domain
     write_rejected: bool = True  # rejected docs with `reject_reason` in OUT/_rejected/
 
@@ -67,7 +70,8 @@ def _thresholds(name: str, cfg: FilterConfig, columns: list[str]) -> list[Thresh
     if name == "fineweb":
         return fineweb.thresholds(cfg.fineweb)
     if name == "quality":
-        return [Threshold("quality_score", "quality_score", "min", cfg.min_quality_score)]
+        return [Threshold("quality_score", "quality_score", "min", cfg.min_quality_score,
+                          tuple(cfg.quality_languages))]
     # user rules: every rule_user_* column present, limits from the YAML when given, else 0.
     declared = {r.column: r for r in user_rules.load_rules(cfg.user_rules)}
     out = []
@@ -82,7 +86,7 @@ def _thresholds(name: str, cfg: FilterConfig, columns: list[str]) -> list[Thresh
 def first_failure(row: dict, p: FilterPlan) -> str | None:
     """Plain-Python twin of the stage's Spark expression (tests and benchmarks)."""
     for t in p.thresholds:
-        if t.fails(row.get(t.column)):
+        if t.applies(row.get("lang")) and t.fails(row.get(t.column)):
             return t.rule
     if p.keep_domains and row.get("domain") not in p.keep_domains:
         return "domain_not_kept"

@@ -15,7 +15,8 @@ def _fails(t):
 
     col = F.col(t.column).cast("double")
     cmp = col < F.lit(t.limit) if t.kind == "min" else col > F.lit(t.limit)
-    return col.isNotNull() & ~F.isnan(col) & cmp
+    cond = col.isNotNull() & ~F.isnan(col) & cmp
+    return cond & F.coalesce(F.col("lang").isin(list(t.langs)), F.lit(False)) if t.langs else cond
 
 
 class Filter(Stage):

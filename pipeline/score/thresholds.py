@@ -18,6 +18,10 @@ class Threshold:
     column: str
     kind: str  # "min": value < limit fails; "max": value > limit fails
     limit: float
+    langs: tuple[str, ...] = ()  # apply only to documents in these languages (`lang`); () = all
+
+    def applies(self, lang: str | None) -> bool:
+        return not self.langs or lang in self.langs
 
     def fails(self, value: float | None) -> bool:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -25,6 +29,8 @@ class Threshold:
         return value < self.limit if self.kind == "min" else value > self.limit
 
 
-def failed(metrics: dict[str, float | None], thresholds: list[Threshold]) -> list[str]:
+def failed(metrics: dict, thresholds: list[Threshold]) -> list[str]:
     """Names of the rules a document fails, in threshold order."""
-    return [t.rule for t in thresholds if t.column in metrics and t.fails(metrics[t.column])]
+    lang = metrics.get("lang")
+    return [t.rule for t in thresholds
+            if t.column in metrics and t.applies(lang) and t.fails(metrics[t.column])]

@@ -25,9 +25,17 @@ def test_first_failure_is_the_reason_and_nulls_pass():
     assert first_failure({"rule_gopher_words": 10, "rule_c4_sentences": 1, "quality_score": 0.9}, p) == \
         "gopher_min_words"
     assert first_failure({"rule_gopher_words": None, "rule_c4_sentences": 1}, p) == "c4_min_sentences"
-    assert first_failure({"rule_gopher_words": 60, "rule_c4_sentences": 5, "quality_score": 0.49}, p) == \
+    assert first_failure({"rule_gopher_words": 60, "rule_c4_sentences": 5, "quality_score": 0.49, "lang": "en"}, p) == \
         "quality_score"
-    assert first_failure({"rule_gopher_words": 60, "rule_c4_sentences": 5, "quality_score": 0.5}, p) is None
+    assert first_failure({"rule_gopher_words": 60, "rule_c4_sentences": 5, "quality_score": 0.5, "lang": "en"}, p) is None
+
+
+def test_quality_threshold_only_for_configured_languages():
+    p = plan(FilterConfig(), ["quality_score", "lang"])
+    assert first_failure({"quality_score": 0.1, "lang": "en"}, p) == "quality_score"
+    assert first_failure({"quality_score": 0.1, "lang": "zh"}, p) is None
+    p = plan(FilterConfig(quality_languages=[]), ["quality_score", "lang"])
+    assert first_failure({"quality_score": 0.1, "lang": "zh"}, p) == "quality_score"
 
 
 def test_user_limits_from_yaml_and_overrides(tmp_path):
