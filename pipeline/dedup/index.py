@@ -52,7 +52,9 @@ class MinHashIndex:
             if m is None:
                 result[ids[i]] = None
                 continue
-            matches = [k for k in self.lsh.query(m) if self._sigs[k].jaccard(m) >= self.threshold]
+            # An id already indexed (a rerun) is not its own duplicate: reruns stay idempotent.
+            matches = [k for k in self.lsh.query(m)
+                       if k != ids[i] and self._sigs[k].jaccard(m) >= self.threshold]
             result[ids[i]] = min(matches) if matches else None
             if not matches and ids[i] not in self._sigs:
                 self.lsh.insert(ids[i], m)
