@@ -30,8 +30,10 @@ _FT_TOKEN = re.compile(f"[{CJK_RANGES}]|[^\\W{CJK_RANGES}]+(?:'[^\\W{CJK_RANGES}
 class FastTextSettings:
     dim: int = 64  # fastText default 100; 64 keeps the model small (FACTS.md) at equal accuracy here
     bucket: int = 200_000  # fastText default 2M makes an 811 MB model (FACTS.md)
-    epoch: int = 10  # fastText's supervised tutorial value for small data (default 5)
-    lr: float = 0.5  # fastText tutorial value with epoch 10 (default 0.1)
+    # fastText's supervised tutorial ("-lr 1.0 -epoch 25 -wordNgrams 2"); the library defaults
+    # (lr 0.1, epoch 5) leave near-uniform probabilities on a few hundred documents.
+    epoch: int = 25
+    lr: float = 1.0
     word_ngrams: int = 2  # DCLM's classifier uses bigrams
     min_count: int = 1  # fastText supervised default
     max_tokens: int = 2000  # truncate very long documents: enough signal, bounded cost
