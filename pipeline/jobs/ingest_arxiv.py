@@ -85,17 +85,24 @@ class IngestArxiv(Stage):
         docs = _to_documents(docs, datetime.now(UTC).isoformat(timespec="seconds"))
         rejected = rows.filter(F.col("reject_kind").isNotNull()).select(
             "reject_kind", "reject_reason", "reject_count", "source_file", "arxiv_id")
-        counts = rejected.groupBy("reject_kind", "reject_reason").agg(F.sum("reject_count").alias("n")).collect()
-        by_kind: dict[str, dict[str, int]] = {"rejected": {}, "refused": {}}
-        for r in counts:
-            by_kind[r["reject_kind"]][r["reject_reason"]] = int(r["n"])
-        n_docs = docs.count()
+        by_kind: dict[str, dict[str, int]] = {"rejected": {}, "refused": {}, "document": {}}
+        for r in _counts(rows):
+            by_kind[r["reject_kind"] or "document"][r["reject_reason"] or "papers"] = int(r["n"])
+        n_docs = by_kind["document"].get("papers", 0)  # before the duplicate-id drop
         return StageResult(
             documents=docs, rows_in=n_docs + sum(by_kind["rejected"].values()),
             side_outputs={"rejected": rejected},
             stats={"papers": n_docs, "rejected": by_kind["rejected"], "refused": by_kind["refused"],
                    "fetch_failed": fetch_failed, "api_requests": fetcher.requests,
                    "sources": len(work)})
+
+
+def _counts(rows):
+    """One pass over the parsed rows: documents and each (kind, reason) with its count."""
+    from pyspark.sql import functions as F
+
+    n = F.when(F.col("reject_kind").isNull(), F.lit(1)).otherwise(F.col("reject_count"))
+    return rows.groupBy("reject_kind", "reject_reason").agg(F.sum(n).alias("n")).collect()
 
 
 def _join_snapshot(spark, docs, path: str):

@@ -84,11 +84,12 @@ class IngestBooks(Stage):
         docs = _to_documents(docs, datetime.now(UTC).isoformat(timespec="seconds"))
         rejected = rows.filter(F.col("reject_kind").isNotNull()).select(
             "reject_kind", "reject_reason", "reject_count", "source_file")
-        by_kind: dict[str, dict[str, int]] = {"rejected": {}, "refused": dict(catalog_refusals)}
-        for r in rejected.groupBy("reject_kind", "reject_reason").agg(F.sum("reject_count").alias("n")).collect():
-            by_kind[r["reject_kind"]][r["reject_reason"]] = by_kind[r["reject_kind"]].get(r["reject_reason"], 0) \
-                + int(r["n"])
-        n_docs = docs.count()
+        by_kind: dict[str, dict[str, int]] = {"rejected": {}, "refused": dict(catalog_refusals), "document": {}}
+        n = F.when(F.col("reject_kind").isNull(), F.lit(1)).otherwise(F.col("reject_count"))
+        for r in rows.groupBy("reject_kind", "reject_reason").agg(F.sum(n).alias("n")).collect():
+            kind, reason = r["reject_kind"] or "document", r["reject_reason"] or "books"
+            by_kind[kind][reason] = by_kind[kind].get(reason, 0) + int(r["n"])
+        n_docs = by_kind["document"].get("books", 0)  # before the duplicate-id drop
         return StageResult(documents=docs, rows_in=len(work), side_outputs={"rejected": rejected},
                            stats={"books": n_docs, "rejected": by_kind["rejected"], "refused": by_kind["refused"],
                                   "catalog_records": len(records), "fetch_failed": fetch_failed,

@@ -87,11 +87,11 @@ class IngestGithub(Stage):
         rejected = rows.filter(F.col("reject_kind").isNotNull() & (F.col("reject_kind") != "repo_license")) \
             .select("reject_kind", "reject_reason", "reject_count", "repo", "path", "license")
         counts: dict[str, dict[str, int]] = {"repo_skipped": {}, "file_dropped": {}, "refused": {},
-                                             "repo_license": {}}
-        for r in rows.filter(F.col("reject_kind").isNotNull()).groupBy("reject_kind", "reject_reason") \
-                .agg(F.sum("reject_count").alias("n")).collect():
-            counts[r["reject_kind"]][r["reject_reason"]] = int(r["n"])
-        n_docs = docs.count()
+                                             "repo_license": {}, "document": {}}
+        n = F.when(F.col("reject_kind").isNull(), F.lit(1)).otherwise(F.col("reject_count"))
+        for r in rows.groupBy("reject_kind", "reject_reason").agg(F.sum(n).alias("n")).collect():
+            counts[r["reject_kind"] or "document"][r["reject_reason"] or "files"] = int(r["n"])
+        n_docs = counts["document"].get("files", 0)  # before the duplicate-id drop
         return StageResult(
             documents=docs, rows_in=n_docs + sum(counts["file_dropped"].values()),
             side_outputs={"rejected": rejected},

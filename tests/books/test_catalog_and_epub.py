@@ -66,3 +66,12 @@ def test_not_a_book_is_a_reject_not_a_crash(tmp_path):
     path.write_bytes(b"PK\x03\x04 this is not a zip")
     rows = book_rows(str(path), None, ArchiveLimits())
     assert [(r["reject_kind"], r["reject_reason"]) for r in rows] == [("refused", "corrupt_archive")]
+
+
+def test_gzip_bomb_book_is_refused(tmp_path):
+    import gzip
+
+    path = tmp_path / "pg7.txt.gz"
+    path.write_bytes(gzip.compress(bytes(8 << 20), mtime=0))  # 8 MiB of zeros in ~8 KB
+    rows = book_rows(str(path), None, ArchiveLimits())
+    assert [(r["reject_kind"], r["reject_reason"]) for r in rows] == [("refused", "compression_ratio")]

@@ -67,3 +67,28 @@ def test_gpl_repo_is_skipped_unless_allowed(gpl_repo):
     assert repo_rows(str(gpl_repo), RepoPolicy())[0]["reject_reason"] == "license_not_allowed"
     rows = repo_rows(str(gpl_repo), RepoPolicy(allowed_licenses=("GPL-3.0",)))
     assert [r["path"] for r in rows if r.get("text")] == ["tool.py"]
+
+
+def test_hostile_repo_archive_is_counted_and_safe_files_kept(tmp_path):
+    import io
+    import tarfile
+
+    from pipeline.sample.github.build import MIT, TOKENIZER_PY
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in (("r-main/LICENSE", MIT), ("r-main/src/ok.py", TOKENIZER_PY),
+                           ("../evil.py", "x = 1\n"), ("/abs/evil.py", "x = 1\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+        link = tarfile.TarInfo("r-main/src/leak.py")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    path = tmp_path / "r.tar.gz"
+    path.write_bytes(buf.getvalue())
+    rows = repo_rows(str(path), RepoPolicy())
+    refused = {r["reject_reason"]: r["reject_count"] for r in rows if r.get("reject_kind") == "refused"}
+    assert refused == {"path_traversal": 1, "absolute_path": 1, "link_escape": 1}
+    # With unsafe members refused, the single top folder is still recognised and stripped.
+    assert [r["path"] for r in rows if r.get("text")] == ["src/ok.py"]
