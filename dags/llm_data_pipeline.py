@@ -70,7 +70,9 @@ with DAG(
             conn_id="spark_default",
             name=f"llm-pipeline-{step.stage}",
             application_args=args,
-            env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
+            # PYTHONSAFEPATH: job files live beside e.g. `tokenize.py`, which must not shadow the stdlib.
+            env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+                      "PYTHONSAFEPATH": "1"},
         )
         for upstream in step.reads:
             previous[upstream] >> op
