@@ -24,7 +24,7 @@ export DS_ACCELERATOR := cpu
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint up clean
+.PHONY: setup demo test lint up clean compose-env
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -58,3 +58,9 @@ up: setup
 
 clean:
 	rm -rf $(DATA_ROOT) $(AIRFLOW_HOME) .pytest_cache .ruff_cache
+
+# Random secrets for docker compose; never committed (.env is ignored).
+compose-env:
+	@test ! -e .env || (echo ".env exists; remove it first" && exit 1)
+	@$(PY) -c "import secrets,base64; print(f'POSTGRES_PASSWORD={secrets.token_urlsafe(24)}'); print(f'AIRFLOW_JWT_SECRET={secrets.token_urlsafe(32)}'); print('AIRFLOW_FERNET_KEY=' + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())" > .env
+	@echo "wrote .env; now: docker compose up"
