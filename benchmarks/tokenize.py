@@ -50,7 +50,6 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=1)
     args = ap.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.cores)  # the pool size tokenizers' encode_batch uses
-    os.environ.setdefault("PIPELINE_CATALOG_URL", "sqlite:///:memory:")
     import pyarrow as pa
     import pyarrow.parquet as pq
     from tokenizers import Tokenizer
@@ -62,6 +61,7 @@ def main() -> int:
     from pipeline.tokenize.bpe import train_bpe
 
     work = Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
+    os.environ["PIPELINE_CATALOG_URL"] = f"sqlite:///{work / 'catalog.sqlite'}"  # never the real catalog
     texts = corpus(args.mb)
     tok = train_bpe(texts[:2000], 8192)
     tok.save(str(work / "tokenizer.json"))
@@ -95,6 +95,7 @@ def main() -> int:
           f"cores {args.cores}")
     print(f"baseline tokenizers encode_batch: {base_rate:,.0f} tokens/s/core ({base_s:.2f}s)")
     print(f"tokenize stage:                  {stage_rate:,.0f} tokens/s/core ({stage_s:.2f}s)")
+    print(f"stage phases (s): {stats['phase_seconds']}")
     print(f"ratio stage/baseline: {stage_rate / base_rate:.2f}")
     assert stage_tokens == base_tokens, (stage_tokens, base_tokens)
     spark.stop()

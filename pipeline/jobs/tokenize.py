@@ -8,6 +8,7 @@ and RL files in `pipeline/tokenize/chat_data.py`, the chat template in `pipeline
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class TokenizeConfig:
     min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
     val_fraction: float = 0.01  # by hash of the document id, so copies of a doc share a split
     shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
+    order_buckets: int = 8  # the seeded document order is hash buckets read in turn: fixed, so reruns match
 
 
 def _is_synth(path: str) -> bool:
@@ -44,6 +46,7 @@ class Tokenize(Stage):
         from pipeline.schema import validate_columns
         from pipeline.storage import is_local, local_path
 
+        started = time.time()
         cfg: TokenizeConfig = ctx.settings
         if not is_local(ctx.output):
             raise UsageError("tokenize writes memory-mappable shards: --output must be a local or mounted path")
@@ -51,11 +54,12 @@ class Tokenize(Stage):
             raise UsageError("tokenize.val_fraction must be in [0, 1)")
         out = local_path(ctx.output)
         out.mkdir(parents=True, exist_ok=True)
-        frames, synth_dirs = [], [p for p in ctx.inputs if _is_synth(p)]
+        frames, synth_dirs, has_copies = [], [p for p in ctx.inputs if _is_synth(p)], False
         for path in ctx.inputs:
             df = ctx.spark.read.parquet(f"{path.rstrip('/')}/pretrain" if path in synth_dirs else path)
             validate_columns([(f.name, f.dataType.simpleString()) for f in df.schema.fields], path)
             cols = set(df.columns)
+            has_copies = has_copies or "mix_copy" in cols
             frames.append(df.select(
                 "id", "text", (F.coalesce("domain", F.lit("unknown")) if "domain" in cols else F.lit("unknown"))
                 .alias("domain"), (F.col("mix_copy").cast("int") if "mix_copy" in cols else F.lit(0)).alias("copy")))
@@ -64,11 +68,17 @@ class Tokenize(Stage):
             docs = docs.unionByName(df)
         docs = docs.cache()
         rows_in = docs.count()
+        t0 = time.time()
         tok, tok_stats = self._tokenizer(ctx, cfg, docs)
         tok.save(str(out / "tokenizer.json"))
         self._tokenizer_config(out)
-        stats = {**tok_stats, **self._shards(ctx, cfg, docs, tok, out)}
+        t1 = time.time()
+        stats = {**tok_stats, **self._shards(ctx, cfg, docs, tok, out, has_copies)}
+        t2 = time.time()
         stats.update(self._chat(ctx, cfg, synth_dirs, tok, out, stats))
+        stats["phase_seconds"] = {"read": round(t0 - started, 3), "tokenizer": round(t1 - t0, 3),
+                                  "encode_and_write_shards": round(t2 - t1, 3),
+                                  "sft_rl": round(time.time() - t2, 3)}
         docs.unpersist()
         return StageResult(stats=stats, rows_in=rows_in)
 
@@ -100,7 +110,7 @@ class Tokenize(Stage):
         (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
 
     @staticmethod
-    def _shards(ctx, cfg: TokenizeConfig, docs, tok, out: Path) -> dict:
+    def _shards(ctx, cfg: TokenizeConfig, docs, tok, out: Path, has_copies: bool) -> dict:
         import numpy as np
         import pandas as pd
         from pyspark.sql import functions as F
@@ -117,8 +127,11 @@ class Tokenize(Stage):
         if cfg.val_fraction > 0 and base.filter(val).limit(1).count() == 0 and base.limit(2).count() == 2:
             first = base.orderBy("_u", "id").select("id").first()["id"]  # tiny inputs: still one val doc
             val = val | (F.col("id") == first)
-        copies = docs.groupBy("id").agg(F.count("*").alias("_n"))
-        base = base.withColumn("split", F.when(val, "val").otherwise("train")).join(copies, "id")
+        base = base.withColumn("split", F.when(val, "val").otherwise("train"))
+        if has_copies:  # `mix` repeated some documents: encode once, write each copy
+            base = base.join(docs.groupBy("id").agg(F.count("*").alias("_n")), "id")
+        else:
+            base = base.withColumn("_n", F.lit(1).cast("long"))
 
         def encode(batches):
             from tokenizers import Tokenizer
@@ -138,7 +151,9 @@ class Tokenize(Stage):
         encoded = base.select("id", "text", "domain", "split", "_n").mapInPandas(encode, schema)
         rows = (encoded.withColumn("copy", F.explode(F.sequence(F.lit(0), F.col("n").cast("int") - 1)))
                 .withColumn("order", F.xxhash64(F.lit(ctx.seed), F.col("id"), F.col("copy")))
-                .orderBy("order", "id", "copy"))
+                # a seeded shuffle without orderBy's sampling pass (which would encode everything twice):
+                # hash buckets in a fixed number, each sorted, read back bucket by bucket
+                .repartition(cfg.order_buckets, "order").sortWithinPartitions("order", "id", "copy"))
         writers = {s: ShardWriter(out, s, dtype, eos_id, cfg.shard_tokens) for s in ("train", "val")}
         tokens: dict = {"train": {}, "val": {}}
         docs_n = {"train": 0, "val": 0}
