@@ -44,9 +44,11 @@ def test_train_then_score_then_filter(spark, data_root, run_stage_in):
     assert reasons == {"quality_score"}
 
 
-def test_quality_without_model_is_a_usage_error(spark, data_root, run_stage_in):
+def test_missing_model_is_a_usage_error_before_any_spark_work(tmp_path):
     from pipeline.errors import UsageError
+    from pipeline.quality.artifacts import ship_model
 
-    write_docs(spark, data_root / "w" / "web", ["some text"])
-    with pytest.raises(UsageError, match="model"):
-        run_stage_in("quality", [data_root / "w" / "web"], data_root / "w" / "quality")
+    with pytest.raises(UsageError, match="no model configured"):
+        ship_model(None, "")
+    with pytest.raises(UsageError, match="model not found"):
+        ship_model(None, str(tmp_path / "train-quality" / "model.bin"))
