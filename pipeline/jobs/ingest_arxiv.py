@@ -48,7 +48,6 @@ class IngestArxiv(Stage):
     input_kind = "files"
 
     def run(self, ctx: StageContext) -> StageResult:
-        import pandas as pd
         from pyspark.sql import functions as F
 
         from pipeline.archive_safety import ArchiveLimits
@@ -76,8 +75,8 @@ class IngestArxiv(Stage):
                     rows += source_rows(locator, content, meta, limits)
                 yield rows_frame(rows)
 
-        items = ctx.spark.createDataFrame(pd.DataFrame(work, columns=["locator", "content", "meta"]),
-                                          "locator string, content binary, meta string")
+        # A list (not pandas) so an empty input makes an empty frame rather than a type error.
+        items = ctx.spark.createDataFrame(work, "locator string, content binary, meta string")
         rows = items.repartition(max(1, min(len(work), 64))).mapInPandas(parse, ROW_SCHEMA).cache()
         docs = rows.filter(F.col("reject_kind").isNull())
         if s.metadata_path:

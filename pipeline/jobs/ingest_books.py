@@ -48,7 +48,6 @@ class IngestBooks(Stage):
     input_kind = "files"
 
     def run(self, ctx: StageContext) -> StageResult:
-        import pandas as pd
         from pyspark.sql import functions as F
 
         from pipeline.archive_safety import ArchiveLimits, Refusals
@@ -77,8 +76,8 @@ class IngestBooks(Stage):
                     rows += book_rows(locator, content, limits)
                 yield rows_frame(rows)
 
-        items = ctx.spark.createDataFrame(pd.DataFrame(work, columns=["locator", "content"]),
-                                          "locator string, content binary")
+        # A list (not pandas) so an empty input makes an empty frame rather than a type error.
+        items = ctx.spark.createDataFrame(work, "locator string, content binary")
         rows = items.repartition(max(1, min(len(work), 64))).mapInPandas(parse, ROW_SCHEMA).cache()
         docs = _with_catalog(ctx.spark, rows.filter(F.col("reject_kind").isNull()), records)
         docs = _to_documents(docs, datetime.now(UTC).isoformat(timespec="seconds"))

@@ -51,7 +51,6 @@ class IngestGithub(Stage):
     input_kind = "files"
 
     def run(self, ctx: StageContext) -> StageResult:
-        import pandas as pd
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -73,7 +72,7 @@ class IngestGithub(Stage):
                 for locator in pdf["locator"]:
                     yield rows_frame(repo_rows(locator, policy))
 
-        items = ctx.spark.createDataFrame(pd.DataFrame({"locator": locators}), "locator string")
+        items = ctx.spark.createDataFrame([(loc,) for loc in locators], "locator string")
         rows = items.repartition(max(1, min(len(locators), 64))).mapInPandas(ingest, ROW_SCHEMA).cache()
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         metadata = F.to_json(F.struct("repo", "path", "language", "license", "commit"))

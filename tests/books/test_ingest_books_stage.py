@@ -66,3 +66,12 @@ def test_mirror_url_and_hostile_zip(spark, run_stage_in, data_root, tmp_path, bo
     assert stats["refused"] == {"path_traversal": 1} and stats["fetch_failed"] == {"http_error": 1}
     assert stats["catalog_records"] == 2 and summary.rows_out == 4
     assert not (tmp_path / "escape.txt").exists() and not (data_root / "escape.txt").exists()
+
+
+@pytest.mark.slow
+def test_empty_mirror_is_an_empty_dataset_not_a_crash(spark, run_stage_in, data_root, tmp_path):
+    (tmp_path / "mirror").mkdir()
+    out = data_root / "r2" / "ingest-books"
+    summary = run_stage_in("ingest-books", [tmp_path / "mirror"], out)
+    assert summary.rows_out == 0 and summary.rows_in == 0
+    assert read_stats(str(out))["books"] == 0
