@@ -78,19 +78,28 @@ class Extract(Stage):
         for df in frames[1:]:
             pages = pages.unionByName(df, allowMissingColumns=True)
         parts = cfg.partitions or ctx.spark.sparkContext.defaultParallelism
-        pages = pages.repartition(parts, "url")
+        if parts > 1:  # spread the CPU-bound work over all cores (ingest has one partition per file)
+            pages = pages.repartition(parts, "url")
 
         def run_batches(batches):
             for pdf in batches:
                 yield extract_batch(pdf, cfg)
 
         out = pages.mapInPandas(run_batches, OUT_SCHEMA).cache()
+        # One aggregation job for all stats: under load every extra Spark job costs seconds.
+        groups = out.groupBy("reject_reason", "extractor", "lang").count().collect()
+        reasons: dict[str, int] = {}
+        extractors: dict[str, int] = {}
+        langs: dict[str, int] = {}
+        for g in groups:
+            if g["reject_reason"] is not None:
+                reasons[g["reject_reason"]] = reasons.get(g["reject_reason"], 0) + g["count"]
+            else:
+                extractors[g["extractor"]] = extractors.get(g["extractor"], 0) + g["count"]
+                langs[str(g["lang"])] = langs.get(str(g["lang"]), 0) + g["count"]
         docs = out.filter(F.col("reject_reason").isNull())
         rejected = out.filter(F.col("reject_reason").isNotNull()).select("id", "url", "reject_reason", "metadata")
-        reasons = {r["reject_reason"]: r["count"] for r in rejected.groupBy("reject_reason").count().collect()}
-        extractors = {r["extractor"]: r["count"] for r in docs.groupBy("extractor").count().collect()}
-        langs = {str(r["lang"]): r["count"] for r in docs.groupBy("lang").count().collect()}
-        return StageResult(documents=docs.select(*CORE_COLUMNS), rows_in=out.count(),
+        return StageResult(documents=docs.select(*CORE_COLUMNS), rows_in=sum(g["count"] for g in groups),
                            side_outputs={"rejected": rejected},
                            stats={"rejected": reasons, "extractor": extractors, "lang": langs})
 
