@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.sample.web.pages import COOKIE_EN, NAV_EN, Page, en_footer
 
-ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nDisallow: /search\n\nSitemap: /sitemap-0.html\n"
+ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nDisallow: /search\n"
 REDIRECTS_FILE = "_redirects.json"
 # A minimal valid 1x1 PNG: the crawler must refuse it by content type.
 PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
