@@ -105,14 +105,18 @@ def _counts(rows):
 
 
 def _join_snapshot(spark, docs, path: str):
-    """Fill title/categories from the metadata snapshot where the API gave none."""
+    """Fill title/categories (and the latest version, for unversioned bulk names) from the snapshot."""
     from pyspark.sql import functions as F
 
-    meta = spark.read.schema("id string, title string, categories string").json(str(Path(path))).select(
-        F.col("id").alias("m_id"), F.col("title").alias("m_title"), F.col("categories").alias("m_categories"))
+    schema = "id string, title string, categories string, versions array<struct<version: string>>"
+    meta = spark.read.schema(schema).json(str(Path(path))).select(
+        F.col("id").alias("m_id"), F.col("title").alias("m_title"), F.col("categories").alias("m_categories"),
+        F.element_at(F.col("versions.version"), -1).alias("m_version"))
     joined = docs.join(meta, docs.arxiv_id == meta.m_id, "left")
     return joined.withColumn("title", F.coalesce(F.regexp_replace(F.trim("m_title"), r"\s+", " "), "title")) \
-        .withColumn("categories", F.coalesce("categories", "m_categories")).drop("m_id", "m_title", "m_categories")
+        .withColumn("categories", F.coalesce("categories", "m_categories")) \
+        .withColumn("version", F.coalesce("version", "m_version")) \
+        .drop("m_id", "m_title", "m_categories", "m_version")
 
 
 def _to_documents(docs, fetched_at: str):

@@ -36,6 +36,8 @@ def test_bundles_are_ingested_and_hostile_members_counted(spark, run_stage_in, d
     assert meta_json["arxiv_id"] == "2301.00001" and meta_json["version"] == "v2"
     assert meta_json["categories"] == ["cs.CL", "cs.LG"]
     assert meta_json["title"] == paper["title"] == "Sparse Mixtures for Small Language Models"
+    old_style = json.loads(docs["https://arxiv.org/abs/hep-th/9901001"]["metadata"])
+    assert old_style["version"] == "v1" and old_style["categories"] == ["hep-th"]  # from the snapshot
     stats = read_stats(str(out))
     assert stats["refused"] == {"path_traversal": 1, "absolute_path": 1, "link_escape": 1,
                                 "compression_ratio": 1}
