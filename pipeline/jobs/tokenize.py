@@ -1,203 +1,25 @@
 """Train a byte-level BPE tokenizer and write packed token shards (+ SFT with loss masks, RL prompts).
 
-Inputs: document datasets (the `mix` output) and `synth` outputs (recognised by their manifest.json:
-their synthetic pretrain documents join the shards, their SFT/RL records become sft/ and rl.jsonl).
-The shard format (`llm-pipeline-tokens/1`) is written out in `pipeline/tokenize/shards.py`, the SFT
-and RL files in `pipeline/tokenize/chat_data.py`, the chat template in `pipeline/tokenize/chat.py`.
+The stage lives in `pipeline/tokenize/job.py`. This file only re-exports it, because its name is
+also the standard library's `tokenize`: `python pipeline/jobs/<stage>.py` (how spark-submit runs
+every stage) puts this folder first on sys.path, and linecache/inspect then import this file as
+`tokenize`. When that happens it loads the real standard-library module in its place.
 """
 
-import json
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-from pipeline.errors import UsageError
-from pipeline.stage import Stage, StageContext, StageResult
+if __name__ == "tokenize":
+    import importlib.util as _util
+    import os as _os
 
-ENCODED = "id string, copy int, split string, domain string, order long, ntok long, special long, data binary"
+    _spec = _util.spec_from_file_location("tokenize", _os.path.join(_os.path.dirname(_os.__file__), "tokenize.py"))
+    _stdlib = _util.module_from_spec(_spec)
+    sys.modules["tokenize"] = _stdlib  # the importer returns sys.modules["tokenize"]: the real one
+    _spec.loader.exec_module(_stdlib)
+else:
+    from pipeline.tokenize.job import STAGE, Tokenize, TokenizeConfig  # noqa: F401
 
+    if __name__ == "__main__":
+        from pipeline.cli import stage_main
 
-@dataclass
-class TokenizeConfig:
-    vocab_size: int = 8192  # demo-sized; GPT-2 uses 50257, Llama 3 128256 (uint32 above 65535)
-    tokenizer_path: str = ""  # an existing tokenizer.json to use instead of training one
-    train_sample_bytes: int = 50_000_000  # FACTS.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
-    min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
-    val_fraction: float = 0.01  # by hash of the document id, so copies of a doc share a split
-    shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
-    order_buckets: int = 8  # the seeded document order is hash buckets read in turn: fixed, so reruns match
-
-
-def _is_synth(path: str) -> bool:
-    from pipeline.storage import filesystem
-
-    return filesystem(path).exists(f"{path.rstrip('/')}/manifest.json")
-
-
-class Tokenize(Stage):
-    name = "tokenize"
-    config_class = TokenizeConfig
-    output_kind = "files"
-
-    def run(self, ctx: StageContext) -> StageResult:
-        from pyspark.sql import functions as F
-
-        from pipeline.schema import validate_columns
-        from pipeline.storage import is_local, local_path
-
-        started = time.time()
-        cfg: TokenizeConfig = ctx.settings
-        if not is_local(ctx.output):
-            raise UsageError("tokenize writes memory-mappable shards: --output must be a local or mounted path")
-        if not 0 <= cfg.val_fraction < 1:
-            raise UsageError("tokenize.val_fraction must be in [0, 1)")
-        out = local_path(ctx.output)
-        out.mkdir(parents=True, exist_ok=True)
-        frames, synth_dirs, has_copies = [], [p for p in ctx.inputs if _is_synth(p)], False
-        for path in ctx.inputs:
-            df = ctx.spark.read.parquet(f"{path.rstrip('/')}/pretrain" if path in synth_dirs else path)
-            validate_columns([(f.name, f.dataType.simpleString()) for f in df.schema.fields], path)
-            cols = set(df.columns)
-            has_copies = has_copies or "mix_copy" in cols
-            frames.append(df.select(
-                "id", "text", (F.coalesce("domain", F.lit("unknown")) if "domain" in cols else F.lit("unknown"))
-                .alias("domain"), (F.col("mix_copy").cast("int") if "mix_copy" in cols else F.lit(0)).alias("copy")))
-        docs = frames[0]
-        for df in frames[1:]:
-            docs = docs.unionByName(df)
-        docs = docs.cache()
-        rows_in = docs.count()
-        t0 = time.time()
-        tok, tok_stats = self._tokenizer(ctx, cfg, docs)
-        tok.save(str(out / "tokenizer.json"))
-        self._tokenizer_config(out)
-        t1 = time.time()
-        stats = {**tok_stats, **self._shards(ctx, cfg, docs, tok, out, has_copies)}
-        t2 = time.time()
-        stats.update(self._chat(ctx, cfg, synth_dirs, tok, out, stats))
-        stats["phase_seconds"] = {"read": round(t0 - started, 3), "tokenizer": round(t1 - t0, 3),
-                                  "encode_and_write_shards": round(t2 - t1, 3),
-                                  "sft_rl": round(time.time() - t2, 3)}
-        docs.unpersist()
-        return StageResult(stats=stats, rows_in=rows_in)
-
-    @staticmethod
-    def _tokenizer(ctx, cfg: TokenizeConfig, docs):
-        from pyspark.sql import functions as F
-
-        from pipeline.tokenize.bpe import load_tokenizer, strip_special_text, train_bpe
-
-        if cfg.tokenizer_path:
-            return load_tokenizer(cfg.tokenizer_path), {"tokenizer": f"loaded {cfg.tokenizer_path}"}
-        sample, size = [], 0
-        ordered = docs.filter(F.col("copy") == 0).orderBy(F.xxhash64(F.lit(ctx.seed), F.col("id")))
-        for row in ordered.select("text").toLocalIterator():
-            sample.append(strip_special_text(row["text"])[0])
-            size += len(sample[-1].encode())
-            if size >= cfg.train_sample_bytes:
-                break
-        tok = train_bpe(sample, cfg.vocab_size, cfg.min_frequency)
-        return tok, {"tokenizer": "trained", "tokenizer_sample_docs": len(sample), "tokenizer_sample_bytes": size}
-
-    @staticmethod
-    def _tokenizer_config(out: Path) -> None:
-        from pipeline.tokenize.bpe import EOS
-        from pipeline.tokenize.chat import JINJA_TEMPLATE
-
-        config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": EOS, "bos_token": None,
-                  "pad_token": EOS, "chat_template": JINJA_TEMPLATE, "model_max_length": 1 << 30}
-        (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
-
-    @staticmethod
-    def _shards(ctx, cfg: TokenizeConfig, docs, tok, out: Path, has_copies: bool) -> dict:
-        import numpy as np
-        import pandas as pd
-        from pyspark.sql import functions as F
-
-        from pipeline.tokenize.bpe import EOS, strip_special_text, token_dtype
-        from pipeline.tokenize.shards import FORMAT, ShardWriter
-
-        vocab = tok.get_vocab_size()
-        dtype, eos_id, tok_json = token_dtype(vocab), tok.token_to_id(EOS), tok.to_str()
-        u = (F.pmod(F.xxhash64(F.lit(ctx.seed), F.col("id")), F.lit(1 << 53)) + 0.5) / float(1 << 53)
-        # one row per document (a doc given twice stays one row here, with two copies below)
-        base = docs.filter(F.col("copy") == 0).dropDuplicates(["id"]).withColumn("_u", u)
-        val = F.col("_u") < cfg.val_fraction
-        if cfg.val_fraction > 0 and base.filter(val).limit(1).count() == 0 and base.limit(2).count() == 2:
-            first = base.orderBy("_u", "id").select("id").first()["id"]  # tiny inputs: still one val doc
-            val = val | (F.col("id") == first)
-        base = base.withColumn("split", F.when(val, "val").otherwise("train"))
-        if has_copies:  # `mix` repeated some documents: encode once, write each copy
-            base = base.join(docs.groupBy("id").agg(F.count("*").alias("_n")), "id")
-        else:
-            base = base.withColumn("_n", F.lit(1).cast("long"))
-
-        def encode(batches):
-            from tokenizers import Tokenizer
-
-            t = Tokenizer.from_str(tok_json)
-            for pdf in batches:
-                cleaned = [strip_special_text(x) for x in pdf["text"]]
-                enc = t.encode_batch([c for c, _ in cleaned], add_special_tokens=False)
-                data = [np.asarray(e.ids, dtype=dtype).astype(np.dtype(dtype).newbyteorder("<")).tobytes()
-                        for e in enc]
-                yield pd.DataFrame({"id": pdf["id"].astype(object), "n": pdf["_n"].astype("int64"),
-                                    "split": pdf["split"].astype(object), "domain": pdf["domain"].astype(object),
-                                    "ntok": np.array([len(e.ids) for e in enc], dtype="int64"),
-                                    "special": np.array([n for _, n in cleaned], dtype="int64"), "data": data})
-
-        schema = "id string, n long, split string, domain string, ntok long, special long, data binary"
-        encoded = base.select("id", "text", "domain", "split", "_n").mapInPandas(encode, schema)
-        rows = (encoded.withColumn("copy", F.explode(F.sequence(F.lit(0), F.col("n").cast("int") - 1)))
-                .withColumn("order", F.xxhash64(F.lit(ctx.seed), F.col("id"), F.col("copy")))
-                # a seeded shuffle without orderBy's sampling pass (which would encode everything twice):
-                # hash buckets in a fixed number, each sorted, read back bucket by bucket
-                .repartition(cfg.order_buckets, "order").sortWithinPartitions("order", "id", "copy"))
-        writers = {s: ShardWriter(out, s, dtype, eos_id, cfg.shard_tokens) for s in ("train", "val")}
-        tokens: dict = {"train": {}, "val": {}}
-        docs_n = {"train": 0, "val": 0}
-        special = empty = 0
-        for r in rows.select("split", "domain", "ntok", "special", "data", "copy").toLocalIterator():
-            if r["copy"] == 0:
-                special += r["special"]
-            if r["ntok"] == 0:
-                empty += 1
-                continue
-            writers[r["split"]].add(np.frombuffer(r["data"], dtype=np.dtype(dtype).newbyteorder("<")))
-            tokens[r["split"]][r["domain"]] = tokens[r["split"]].get(r["domain"], 0) + r["ntok"] + 1
-            docs_n[r["split"]] += 1
-        shards = writers["train"].finish() + writers["val"].finish()
-        index = {"format": FORMAT, "dtype": dtype, "vocab_size": vocab, "eos_id": eos_id,
-                 "tokenizer": "tokenizer.json", "shards": shards, "seed": ctx.seed,
-                 "val_fraction": cfg.val_fraction, "tokens_by_domain": tokens,
-                 "special_tokens": {t: tok.token_to_id(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")},
-                 "chat_template": "tokenizer_config.json", "sft": "sft/index.json", "sft_jsonl": "sft.jsonl",
-                 "rl": "rl.jsonl"}
-        (out / "index.json").write_text(json.dumps(index, indent=2))
-        return {"rows_out": docs_n["train"] + docs_n["val"], "docs": docs_n, "vocab_size": vocab, "dtype": dtype,
-                "tokens": {s: sum(d.values()) for s, d in tokens.items()}, "tokens_by_domain": tokens,
-                "shards": len(shards), "special_token_text_removed": special, "empty_docs_skipped": empty}
-
-    @staticmethod
-    def _chat(ctx, cfg: TokenizeConfig, synth_dirs: list[str], tok, out: Path, stats: dict) -> dict:
-        from pipeline.storage import filesystem
-        from pipeline.tokenize.bpe import EOS
-        from pipeline.tokenize.chat_data import write_rl, write_sft
-
-        sft, rl = [], []
-        for path in synth_dirs:
-            fs = filesystem(path, ctx.spark)
-            for kind, bucket in (("sft", sft), ("rl", rl)):
-                text = fs.read_text(f"{path.rstrip('/')}/{kind}.jsonl") if fs.exists(f"{path}/{kind}.jsonl") else ""
-                bucket.extend(json.loads(line) for line in text.splitlines() if line.strip())
-        return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, cfg.val_fraction,
-                            cfg.shard_tokens), **write_rl(rl, tok, out)}
-
-
-STAGE = Tokenize()
-
-if __name__ == "__main__":
-    from pipeline.cli import stage_main
-
-    sys.exit(stage_main(STAGE.name))
+        sys.exit(stage_main(STAGE.name))
