@@ -10,7 +10,7 @@ import time
 
 from pipeline.web.crawler import crawl, warc_dir
 from pipeline.web.warc_write import reconcile
-from tests.web.conftest import Route, html_page
+from tests.web.site_server import Route, html_page
 
 
 def test_robots_disallowed_pages_are_never_fetched(site, crawl_settings, tmp_path):
