@@ -24,6 +24,9 @@ class DedupMinhashConfig:
     verify: str = "exact"  # exact (Jaccard of shingle sets) | signature (MinHash estimate) | none
     max_bucket: int = 100  # larger LSH buckets give a star to their smallest id, not all k^2 pairs
     drop_duplicates: bool = True  # False: annotate dup_* columns only, keep every document
+    # Local file of a datasketch MinHashLSH index (same signature parameters): survivors are also
+    # checked against, then added to, documents kept by earlier runs. Driver-side: incremental batches.
+    index_path: str = ""
 
 
 class DedupMinhash(Stage):
@@ -78,7 +81,43 @@ class DedupMinhash(Stage):
         side = {"clusters": clusters}
         if s.drop_duplicates:
             side["rejected"] = rejected
+        if s.index_path:
+            kept, matched, n_matched = _against_index(ctx.spark, kept, s, bands, rows)
+            stats["dropped"]["minhash_index_duplicate"] = n_matched
+            matched = matched.withColumn("reject_reason", F.lit("minhash_index_duplicate"))
+            side["rejected"] = side["rejected"].unionByName(matched, allowMissingColumns=True) \
+                if "rejected" in side else matched
         return StageResult(documents=kept, stats=stats, side_outputs=side)
+
+
+def _against_index(spark, kept, s: DedupMinhashConfig, bands: int, rows: int):
+    """Survivors vs the persisted datasketch index, streamed in id order through the driver."""
+    from pyspark.sql import functions as F
+
+    from pipeline.dedup.index import MinHashIndex
+
+    index = MinHashIndex.open(s.index_path, threshold=s.threshold, num_perm=s.num_perm, seed=s.seed,
+                              ngram=s.ngram, bands_rows=(bands, rows))
+    found: list[tuple[str, str]] = []
+    ids: list[str] = []
+    texts: list[str] = []
+
+    def flush() -> None:
+        found.extend((k, v) for k, v in index.dedup(ids, texts).items() if v is not None)
+        ids.clear()
+        texts.clear()
+
+    for row in kept.select("id", "text").orderBy("id").toLocalIterator():
+        ids.append(row["id"])
+        texts.append(row["text"])
+        if len(ids) >= 1000:
+            flush()
+    flush()
+    index.save(s.index_path)
+    matches = spark.createDataFrame(found, "id string, dup_minhash_index_of string")
+    joined = kept.join(F.broadcast(matches), "id", "left")
+    hit = F.col("dup_minhash_index_of").isNotNull()
+    return joined.filter(~hit).drop("dup_minhash_index_of"), joined.filter(hit), len(found)
 
 
 def _signature_batches(s: DedupMinhashConfig, bands: int, rows: int):

@@ -121,3 +121,21 @@ def test_semantic_dedup_groups_a_paraphrase_that_minhash_misses(spark, write_doc
     assert {"semantic_cluster", "dup_semantic_of"} <= set(cols)
     stats = read_stats(str(out))
     assert stats["dropped"] == {"semantic_duplicate": 1} and stats["kmeans_clusters"] == 2
+
+
+@pytest.mark.slow
+def test_minhash_index_path_drops_near_duplicates_of_an_earlier_run(spark, write_docs, run_stage_in, data_root):
+    rng = random.Random(9)
+    first = [random_words(rng, 120) for _ in range(3)]
+    index = data_root / "lsh" / "index.pkl"
+    opt = [f"dedup-minhash.index_path={index}"]
+    src1 = write_docs(data_root / "crawl1", [doc(f"k{i}", " ".join(w)) for i, w in enumerate(first)])
+    assert run_stage_in("dedup-minhash", [src1], data_root / "run" / "m1", opt).rows_out == 3
+    assert index.is_file()
+    second = [doc("n0", " ".join(near_copy(first[1], 0.9, rng))), doc("n1", " ".join(random_words(rng, 120)))]
+    out = data_root / "run" / "m2"
+    summary = run_stage_in("dedup-minhash", [write_docs(data_root / "crawl2", second)], out, opt)
+    assert summary.rows_out == 1
+    assert _read(spark, out / "_rejected", ["id", "dup_minhash_index_of", "reject_reason"]) == [
+        ("n0", "k1", "minhash_index_duplicate")]
+    assert read_stats(str(out))["dropped"]["minhash_index_duplicate"] == 1
