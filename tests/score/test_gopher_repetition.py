@@ -72,3 +72,39 @@ def test_chinese_repetition_is_seen_per_character():
 def test_empty_text_has_no_metric_and_fails_nothing():
     assert all(v is None for v in metrics("").values())
     assert fails("") == []
+
+
+def _cut(chars: int, limit: float) -> int:
+    """Smallest text length at which `chars` repeated characters are within `limit`."""
+    total = 1
+    while chars / total > limit:
+        total += 1
+    return total
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_every_top_ngram_threshold(n):
+    limit = getattr(GopherRepetitionThresholds(), f"max_top_{n}gram_char_frac")
+    gram = [f"q{chr(97 + i)}" for i in range(n)]  # n two-letter words
+    seps = unique_words(4)
+    parts = [w for k in range(4) for w in (*gram, seps[k])]
+    chars = 4 * (3 * n - 1)  # four copies of "qa qb ..." (2n letters + n-1 spaces)
+    inside = _cut(chars, limit)
+    assert f"gopher_rep_top_{n}gram" not in fails(pad_to(parts, inside))
+    assert f"gopher_rep_top_{n}gram" in fails(pad_to(parts, inside - 1))
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 9, 10])
+def test_every_duplicate_ngram_threshold(n):
+    limit = getattr(GopherRepetitionThresholds(), f"max_dup_{n}gram_char_frac")
+    gram = [f"qq{chr(97 + i)}{chr(97 + i)}q" for i in range(n)]  # n five-letter words, once repeated
+    inside = _cut(5 * n, limit)
+    assert f"gopher_rep_dup_{n}gram" not in fails(pad_to([*gram, "zzzz", *gram], inside))
+    assert f"gopher_rep_dup_{n}gram" in fails(pad_to([*gram, "zzzz", *gram], inside - 1))
+
+
+@pytest.mark.parametrize(("filler", "fail"), [(56, False), (55, True)])
+def test_duplicate_paragraph_characters(filler, fail):
+    dup = "d" * 20
+    text = "u" * filler + "\n\n" + dup + "\n\n" + dup  # 20 duplicated chars of 100 (inside) or 99
+    assert ("gopher_rep_dup_para_char_frac" in fails(text)) is fail
