@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from pipeline.dedup.components import connected_components
 
 
@@ -24,6 +26,7 @@ def _union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
     return {x: find(x) for x in parent}
 
 
+@pytest.mark.slow
 def test_components_match_union_find_whatever_the_partitioning(spark):
     rng = random.Random(5)
     nodes = [f"n{i:03d}" for i in range(120)]

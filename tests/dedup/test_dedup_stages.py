@@ -74,6 +74,7 @@ def test_minhash_finds_planted_pairs_deterministically_across_partitionings(spar
                                                                             ["id", "cluster"])
 
 
+@pytest.mark.slow
 def test_exact_dedup_keeps_smallest_id_and_line_dedup_removes_repeated_lines(spark, write_docs,
                                                                             run_stage_in, data_root):
     boiler = "Subscribe to our newsletter for updates!"
