@@ -31,6 +31,9 @@ class FilterConfig:
     # about their quality, so the model threshold applies to these languages only ([] = all).
     quality_languages: list[str] = field(default_factory=lambda: ["en"])
     keep_domains: list[str] = field(default_factory=list)  # [] keeps every domain
+    # The heuristic and model thresholds were made for web prose (Gopher, C4, FineWeb): applied to
+    # code, LaTeX or books they drop nearly everything, so they judge these sources only ([] = all).
+    rule_sources: list[str] = field(default_factory=lambda: ["web"])
     write_rejected: bool = True  # rejected docs with `reject_reason` in OUT/_rejected/
 
 

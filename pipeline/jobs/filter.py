@@ -32,7 +32,8 @@ class Filter(Stage):
         docs = ctx.read_documents()
         p = plan(cfg, docs.columns)
         reason = F.lit(None).cast("string")
-        checks = [(t.rule, _fails(t)) for t in p.thresholds]
+        judged = F.col("source").isin(list(cfg.rule_sources)) if cfg.rule_sources else F.lit(True)
+        checks = [(t.rule, judged & _fails(t)) for t in p.thresholds]
         if p.keep_domains:
             checks.append(("domain_not_kept", ~F.coalesce(F.col("domain").isin(p.keep_domains), F.lit(False))))
         for rule, cond in reversed(checks):
@@ -49,6 +50,7 @@ class Filter(Stage):
             "failed": {r: int(failed_row[r] or 0) for r, _ in checks},  # each rule on its own
             "dropped_total": sum(dropped.values()),
             "skipped_rule_sets": p.skipped,
+            "rule_sources": list(cfg.rule_sources),
             "thresholds": {t.rule: [t.column, t.kind, t.limit] for t in p.thresholds},
         }
         side = {"rejected": rejected} if cfg.write_rejected else {}
