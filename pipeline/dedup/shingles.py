@@ -109,14 +109,17 @@ def shingle_hashes(texts: Sequence[str], n: int = 5, char_n: int = 5,
 
 
 def _full_ngrams(flat, tok_off, offsets, docs, size, counts, out) -> None:
-    doc_of = np.repeat(np.arange(len(counts)), counts)
-    dest = np.nonzero(np.isin(doc_of, docs))[0]
-    starts = dest - offsets[doc_of[dest]] + tok_off[doc_of[dest]]
+    # Weighted sum over contiguous slices of the whole batch (no gathers), then keep the windows
+    # that start inside a document of this n-gram size and do not cross its end.
+    windows = len(flat) - size + 1
     with np.errstate(over="ignore"):
-        acc = np.zeros(len(starts), dtype=np.uint64)
-        for i in range(size):
-            acc += flat[starts + i] * _POS_MULT[i]
-    out[dest] = fmix64(acc)
+        acc = flat[:windows] * _POS_MULT[0]
+        for i in range(1, size):
+            acc += flat[i:i + windows] * _POS_MULT[i]
+    doc_of = np.repeat(np.arange(len(counts)), counts)
+    dest = np.nonzero(np.isin(doc_of, docs))[0] if len(docs) < len(counts) else np.arange(len(doc_of))
+    starts = dest - offsets[doc_of[dest]] + tok_off[doc_of[dest]]
+    out[dest] = fmix64(acc[starts])
 
 
 def unique_per_doc(hashes: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
