@@ -103,10 +103,11 @@ class Mix(Stage):
         mixed = (docs.filter(F.col("_copies") > 0)
                  .withColumn("mix_copy", F.explode(F.sequence(F.lit(0), F.col("_copies").cast("int") - 1)))
                  .select(*keep, "mix_copy").cache())
-        tokens_out = {r["mix_group"]: int(r["t"]) for r in
-                      mixed.groupBy("mix_group").agg(F.sum("mix_tokens").alias("t")).collect()}
-        source_out = {r["source"]: int(r["t"]) for r in
-                      mixed.groupBy("source").agg(F.sum("mix_tokens").alias("t")).collect()}
+        tokens_out: dict[str, int] = {}
+        source_out: dict[str, int] = {}
+        for r in mixed.groupBy("mix_group", "source").agg(F.sum("mix_tokens").alias("t")).collect():
+            tokens_out[r["mix_group"]] = tokens_out.get(r["mix_group"], 0) + int(r["t"])
+            source_out[r["source"]] = source_out.get(r["source"], 0) + int(r["t"])
         stats = _report(plans, info, tokens_in, tokens_out)
         stats.update(stats_notes, missing_group_columns=missing, tokens_out_by_source=source_out,
                      bytes_per_token=cfg.bytes_per_token, seed=ctx.seed)
