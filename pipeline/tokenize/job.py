@@ -65,7 +65,8 @@ class Tokenize(Stage):
         docs = frames[0]
         for df in frames[1:]:
             docs = docs.unionByName(df)
-        docs = docs.cache()
+        if not cfg.tokenizer_path:  # read twice (tokenizer sample, then encoding): keep it in memory
+            docs = docs.cache()
         rows_in = docs.count()
         t0 = time.time()
         tok, tok_stats = self._tokenizer(ctx, cfg, docs)
