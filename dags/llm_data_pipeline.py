@@ -1,8 +1,8 @@
-"""Data DAG: raw sources to curated documents, one SparkSubmitOperator task per stage.
+"""Data DAG: raw sources to curated documents and token shards, one SparkSubmitOperator per stage.
 
 Wiring only: stages, their inputs and the Params form. Each task runs the same
 `pipeline/jobs/<stage>.py` a user would `spark-submit` by hand against `spark_default`
-(`local[*]` embedded, the Spark master in compose).
+(`local[*]` embedded, the Spark master in compose). Defaults run the bundled sample.
 """
 
 from __future__ import annotations
@@ -13,19 +13,65 @@ from datetime import datetime, timedelta
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Asset, Param, task
 
-from pipeline.config import CURATED_ASSET_NAME
+from pipeline.config import CURATED_ASSET_NAME, TOKENS_ASSET_NAME
 from pipeline.orchestration import StageStep, default_data_root, safe_run_id
 from pipeline.registry import job_path
 
-RUN_DIR = "{{ params.data_root }}/{{ params.run_id or safe_run_id(run_id) }}"
+RUN_ID = "{{ params.run_id or safe_run_id(run_id) }}"
+RUN_DIR = "{{ params.data_root }}/" + RUN_ID
+SAMPLE = "ti.xcom_pull(task_ids='sample_inputs')"
+
+
+def source_input(param: str, key: str) -> str:
+    """A source's input: the Param when set, else the bundled sample's path."""
+    return "{{ params." + param + " or " + SAMPLE + "['" + key + "'] }}"
+
 
 STEPS = [
-    StageStep("ingest-jsonl", raw_inputs="{{ params.jsonl_inputs }}", toggle="use_jsonl"),
-    StageStep("normalize", reads=("ingest-jsonl",), toggle="run_normalize"),
+    StageStep("crawl", toggle="run_crawl", overrides=(
+        ("crawl.seeds", "{{ params.crawl_seeds | tojson }}"), ("crawl.max_pages", "{{ params.crawl_max_pages }}"),
+        ("crawl.allow_networks", "{{ params.crawl_allow_networks | tojson }}"))),
+    StageStep("ingest-warc", after=("crawl",), raw_inputs=source_input("warc_inputs", "warc")
+              + "{{ ',' ~ params.data_root ~ '/' ~ (params.run_id or safe_run_id(run_id)) ~ '/crawl'"
+              " if params.run_crawl else '' }}"),
+    StageStep("extract", reads=("ingest-warc",)),
+    StageStep("ingest-jsonl", raw_inputs=source_input("jsonl_inputs", "jsonl"), toggle="use_jsonl"),
+    StageStep("ingest-arxiv", raw_inputs=source_input("arxiv_inputs", "arxiv"), toggle="use_arxiv",
+              overrides=(("ingest-arxiv.metadata_path",
+                          "{{ " + SAMPLE + "['arxiv_metadata'] if not params.arxiv_inputs else '' }}"),)),
+    StageStep("ingest-github", raw_inputs=source_input("github_inputs", "github"), toggle="use_github"),
+    StageStep("ingest-books", raw_inputs=source_input("books_inputs", "books"), toggle="use_books"),
+    StageStep("normalize", reads=("extract", "ingest-jsonl", "ingest-arxiv", "ingest-github", "ingest-books")),
+    StageStep("score-rules", reads=("normalize",)),
+    StageStep("train-quality", reads=("normalize",)),
+    StageStep("quality", reads=("score-rules",), after=("train-quality",),
+              overrides=(("quality.model", RUN_DIR + "/train-quality/model.bin"),)),
+    StageStep("train-domain", reads=("normalize",)),
+    StageStep("domain", reads=("quality",), after=("train-domain",),
+              overrides=(("domain.model", RUN_DIR + "/train-domain/model.bin"),)),
+    StageStep("filter", reads=("domain",), toggle="run_filter",
+              overrides=(("filter.min_quality_score", "{{ params.min_quality_score }}"),
+                         ("filter.quality_keep_fraction", "{{ params.quality_keep_fraction }}"),
+                         ("filter.gopher.min_words", "{{ params.gopher_min_words }}"))),
+    StageStep("decontaminate", reads=("filter",), toggle="run_decontaminate",
+              overrides=(("decontaminate.eval_path", source_input("eval_path", "eval")),)),
+    StageStep("pii", reads=("decontaminate",)),
+    StageStep("dedup-exact", reads=("pii",), toggle="run_dedup"),
+    StageStep("dedup-minhash", reads=("dedup-exact",), toggle="run_dedup",
+              overrides=(("dedup-minhash.threshold", "{{ params.minhash_threshold }}"),)),
+    StageStep("dedup-semantic", reads=("dedup-minhash",), toggle="run_dedup"),
+    StageStep("mix", reads=("dedup-semantic",), overrides=(("mix.weights", "{{ params.mix_weights | tojson }}"),)),
+    StageStep("synth", reads=("mix",), toggle="run_synth",
+              overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),)),
+    StageStep("tokenize", reads=("mix", "synth"), output="tokens",
+              overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),)),
 ]
-CURATED_FROM = "normalize"
+FOLDERS = {step.stage: step.folder for step in STEPS}
+CURATED_FROM = "mix"
+TOKENS_FROM = "tokenize"
 
 curated = Asset(name=CURATED_ASSET_NAME)
+tokens = Asset(name=TOKENS_ASSET_NAME)
 
 with DAG(
     dag_id="llm_data_pipeline",
@@ -37,27 +83,64 @@ with DAG(
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(seconds=20)},
     user_defined_macros={"safe_run_id": safe_run_id},
-    render_template_as_native_obj=False,
     tags=["llm-pipeline", "data"],
     params={
         "data_root": Param(default_data_root(), type="string", title="Data root",
                            description="Local path or Hadoop URI (s3a://...) holding run folders."),
         "run_id": Param("", type="string", title="Run id",
                         description="Folder name of this run; empty: derived from Airflow's run id."),
-        "jsonl_inputs": Param(str(job_path("ingest-jsonl").parent.parent / "sample" / "docs.jsonl"),
-                              type="string", title="JSONL inputs", description="Comma-separated paths."),
-        "use_jsonl": Param(True, type="boolean", title="Ingest JSONL"),
-        "run_normalize": Param(True, type="boolean", title="Normalise text"),
         "config_file": Param("", type="string", title="Config file",
-                             description="Optional YAML with stage settings (see pipeline/config.py)."),
+                             description="Optional YAML of stage settings (see README, Configuration)."),
+        "warc_inputs": Param("", type="string", title="WARC/WET inputs",
+                             description="Comma-separated files/folders/URIs; empty: the bundled web sample."),
+        "run_crawl": Param(False, type="boolean", title="Crawl seed URLs"),
+        "crawl_seeds": Param([], type="array", items={"type": "string"}, title="Crawl seeds"),
+        "crawl_max_pages": Param(200, type="integer", minimum=1, title="Crawl: max pages"),
+        "crawl_allow_networks": Param([], type="array", items={"type": "string"},
+                                      title="Crawl: allowed private networks",
+                                      description="CIDRs the SSRF guard lets through, e.g. 127.0.0.1/32."),
+        "use_jsonl": Param(True, type="boolean", title="Ingest JSONL"),
+        "jsonl_inputs": Param("", type="string", title="JSONL inputs", description="Empty: bundled sample."),
+        "use_arxiv": Param(True, type="boolean", title="Ingest arXiv"),
+        "arxiv_inputs": Param("", type="string", title="arXiv inputs", description="Empty: bundled sample."),
+        "use_github": Param(True, type="boolean", title="Ingest GitHub"),
+        "github_inputs": Param("", type="string", title="GitHub inputs", description="Empty: bundled sample."),
+        "use_books": Param(True, type="boolean", title="Ingest books"),
+        "books_inputs": Param("", type="string", title="Books inputs", description="Empty: bundled sample."),
+        "run_filter": Param(True, type="boolean", title="Filter by rules and quality"),
+        "min_quality_score": Param(0.5, type="number", minimum=0, maximum=1, title="Min quality score"),
+        "quality_keep_fraction": Param(0.5, type="number", minimum=0, maximum=1, title="Keep top quality fraction",
+                                       description="DCLM-style: keep this share of English web docs by "
+                                                   "quality score (0: use the min score instead)."),
+        "gopher_min_words": Param(50, type="integer", minimum=0, title="Gopher: min words"),
+        "run_decontaminate": Param(True, type="boolean", title="Decontaminate against eval data"),
+        "eval_path": Param("", type="string", title="Evaluation JSONL",
+                           description="Items that must not leak into training; empty: the demo's."),
+        "run_dedup": Param(True, type="boolean", title="Deduplicate (exact, MinHash, semantic)"),
+        "minhash_threshold": Param(0.8, type="number", minimum=0.1, maximum=1, title="MinHash Jaccard threshold"),
+        "mix_weights": Param({}, type="object", title="Mix weights per domain",
+                             description='Target token shares, e.g. {"science": 0.3, "technology": 0.3}.'),
+        "run_synth": Param(True, type="boolean", title="Synthesize data"),
+        "long_context_tokens": Param(1024, type="integer", minimum=128, title="Synth: long-context length",
+                                     description="Target tokens of long pretraining samples (demo-sized)."),
+        "vocab_size": Param(4096, type="integer", minimum=256, title="Tokenizer vocabulary size"),
     },
 ) as dag:
-    previous = {}
+
+    @task
+    def sample_inputs(params=None):
+        """Paths of the bundled sample (the web WARC is generated on first use)."""
+        from pipeline.orchestration import sample_inputs as paths
+
+        return paths(params["data_root"])
+
+    inputs_ready = sample_inputs()
+    tasks = {}
     for step in STEPS:
-        args = ["--output", f"{RUN_DIR}/{step.stage}", "--run-id", "{{ params.run_id or safe_run_id(run_id) }}",
+        args = ["--output", f"{RUN_DIR}/{step.folder}", "--run-id", RUN_ID,
                 "--config", "{{ params.config_file }}", "--set", "run.data_root={{ params.data_root }}"]
         for upstream in step.reads:
-            args += ["--input", f"{RUN_DIR}/{upstream}"]
+            args += ["--input", f"{RUN_DIR}/{FOLDERS[upstream]}"]
         if step.raw_inputs:
             args += ["--input", step.raw_inputs]
         if step.toggle:
@@ -74,17 +157,21 @@ with DAG(
             env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
                       "PYTHONSAFEPATH": "1"},
         )
-        for upstream in step.reads:
-            previous[upstream] >> op
-        previous[step.stage] = op
+        upstream_tasks = [tasks[u] for u in (*step.reads, *step.after)]
+        (upstream_tasks or [inputs_ready]) >> op
+        if step.raw_inputs:
+            inputs_ready >> op
+        tasks[step.stage] = op
 
-    @task(outlets=[curated])
+    @task(outlets=[curated, tokens])
     def publish(params=None, run_id=None, outlet_events=None):
-        """Mark the run done in the catalog; the Asset event carries where the data is."""
+        """Mark the run done in the catalog; the Asset events carry where the data is."""
         from pipeline.orchestration import finish_run
 
-        info = finish_run(params["data_root"], params["run_id"] or safe_run_id(run_id), CURATED_FROM)
-        outlet_events[curated].extra = info
+        info = finish_run(params["data_root"], params["run_id"] or safe_run_id(run_id), TOKENS_FROM)
+        run_dir = info["path"].rsplit("/", 1)[0]
+        outlet_events[curated].extra = {**info, "path": f"{run_dir}/{CURATED_FROM}"}
+        outlet_events[tokens].extra = {**info, "tokens_dir": info["path"]}
         return info
 
-    previous[CURATED_FROM] >> publish()
+    tasks[TOKENS_FROM] >> publish()

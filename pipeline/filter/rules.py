@@ -27,6 +27,10 @@ class FilterConfig:
     user_max_matches: dict[str, float] = field(default_factory=dict)  # per-rule override
     # 0.5 is the classifier's decision boundary; DCLM (Li et al. 2024) instead keeps the top ~10%.
     min_quality_score: float = 0.5
+    # DCLM (Li et al. 2024) keeps a top fraction of the pool by fastText score (~10%) rather than an
+    # absolute cut: scores of a classifier trained against this very web pool are only ranks.
+    # > 0 replaces min_quality_score by the score quantile that keeps this fraction of judged docs.
+    quality_keep_fraction: float = 0.0
     # The shipped reference set is English prose: scoring Chinese pages against it says nothing
     # about their quality, so the model threshold applies to these languages only ([] = all).
     quality_languages: list[str] = field(default_factory=lambda: ["en"])

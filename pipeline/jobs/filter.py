@@ -19,6 +19,31 @@ def _fails(t):
     return cond & F.coalesce(F.col("lang").isin(list(t.langs)), F.lit(False)) if t.langs else cond
 
 
+def _quality_cut(cfg: FilterConfig, docs) -> tuple[FilterConfig, dict | None]:
+    """With quality_keep_fraction, the score cut is the quantile keeping that share of judged docs."""
+    import dataclasses
+
+    from pyspark.sql import functions as F
+
+    if not 0 < cfg.quality_keep_fraction < 1 or "quality_score" not in docs.columns:
+        return cfg, None
+    pool = docs.filter(F.col("quality_score").isNotNull())
+    if cfg.rule_sources:
+        pool = pool.filter(F.col("source").isin(list(cfg.rule_sources)))
+    if cfg.quality_languages:
+        pool = pool.filter(F.col("lang").isin(list(cfg.quality_languages)))
+    judged = pool.count()
+    if judged == 0:
+        return cfg, {"keep_fraction": cfg.quality_keep_fraction, "judged": 0, "min_quality_score": None}
+    # The k-th largest score: a probability between ranks so the quantile lands on it exactly
+    # (relative error 1e-3 keeps this one pass at scale).
+    keep = max(1, round(cfg.quality_keep_fraction * judged))
+    probability = min(1.0, 1.0 - keep / judged + 0.5 / judged)
+    cut = float(pool.approxQuantile("quality_score", [probability], 0.001)[0])
+    return dataclasses.replace(cfg, min_quality_score=cut), {
+        "keep_fraction": cfg.quality_keep_fraction, "judged": judged, "min_quality_score": cut}
+
+
 class Filter(Stage):
     name = "filter"
     config_class = FilterConfig
@@ -30,6 +55,7 @@ class Filter(Stage):
 
         cfg: FilterConfig = ctx.settings
         docs = ctx.read_documents()
+        cfg, quality_cut = _quality_cut(cfg, docs)
         p = plan(cfg, docs.columns)
         reason = F.lit(None).cast("string")
         judged = F.col("source").isin(list(cfg.rule_sources)) if cfg.rule_sources else F.lit(True)
@@ -51,6 +77,7 @@ class Filter(Stage):
             "dropped_total": sum(dropped.values()),
             "skipped_rule_sets": p.skipped,
             "rule_sources": list(cfg.rule_sources),
+            "quality_cut": quality_cut,
             "thresholds": {t.rule: [t.column, t.kind, t.limit] for t in p.thresholds},
         }
         side = {"rejected": rejected} if cfg.write_rejected else {}
