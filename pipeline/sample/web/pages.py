@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html as html_lib
 import random
+import string
 from dataclasses import dataclass, field
 
 from pipeline.sample.web import banks_en as en
@@ -52,19 +53,53 @@ def _fill(rng: random.Random, template: str, slots: dict[str, list[str]]) -> str
     return template.format(**values)
 
 
-def en_paragraphs(rng: random.Random, topic: str, n: int) -> list[str]:
-    slots = en.SLOTS[topic]
+class _Deck:
+    """Slot values drawn without replacement within one article (reshuffled only when exhausted),
+    so no subject, finding or method phrase recurs until every alternative has been used."""
+
+    def __init__(self, rng: random.Random, slots: dict[str, list[str]]):
+        self.rng, self.slots, self.left = rng, slots, {}
+
+    def draw(self, name: str) -> str:
+        if not self.left.get(name):
+            values = list(self.slots[name])
+            self.rng.shuffle(values)
+            self.left[name] = values
+        return self.left[name].pop()
+
+    def fill(self, template: str) -> str:
+        names = sorted({f for _, f, _, _ in string.Formatter().parse(template) if f})
+        values: dict[str, str] = {}
+        for name in names:
+            base = name.lower()
+            if base not in values:
+                values[base] = self.draw(base)
+        return template.format(**{n: _cap(values[n.lower()]) if n[0].isupper() else values[n.lower()]
+                                  for n in names})
+
+
+def _article(rng: random.Random, templates: list[str], slots: dict[str, list[str]], n_sentences: int,
+             per_para: tuple[int, int], joiner: str) -> list[str]:
+    """Paragraphs from `n_sentences` distinct templates (never one frame twice in an article)."""
+    deck = _Deck(rng, slots)
+    sentences = [deck.fill(t) for t in rng.sample(templates, min(n_sentences, len(templates)))]
     paras = []
-    for _ in range(n):
-        sentences = [_fill(rng, t, slots) for t in rng.sample(en.TEMPLATES, rng.randint(3, 5))]
-        paras.append(" ".join(sentences))
+    while sentences:
+        k = rng.randint(*per_para)
+        if len(sentences) - k == 1:  # no one-sentence tail paragraph
+            k += 1
+        paras.append(joiner.join(sentences[:k]))
+        sentences = sentences[k:]
     return paras
 
 
+def en_paragraphs(rng: random.Random, topic: str, n: int) -> list[str]:
+    """About n paragraphs (3-4 sentences each) of one English article."""
+    return _article(rng, en.TEMPLATES, en.SLOTS[topic], n * rng.randint(3, 4), (3, 4), " ")
+
+
 def zh_paragraphs(rng: random.Random, topic: str, n: int) -> list[str]:
-    slots = intl.ZH_SLOTS[topic]
-    return ["".join(_fill(rng, t, slots) for t in rng.sample(intl.ZH_TEMPLATES, rng.randint(3, 5)))
-            for _ in range(n)]
+    return _article(rng, intl.ZH_TEMPLATES, intl.ZH_SLOTS[topic], n * rng.randint(2, 3), (2, 4), "")
 
 
 def render(page: Page, site: str, nav: list[tuple[str, str]], cookie: str, footer: str,
@@ -105,7 +140,7 @@ def build_pages(seed: int = 20261127, n_en: int = 130, n_zh: int = 30) -> list[P
         slots = en.SLOTS[topic]
         title = _cap(_fill(rng, rng.choice(en.TITLES), slots))
         page = Page(f"/{topic}/article-{i:03d}.html", "article", "en", topic, title,
-                    en_paragraphs(rng, topic, rng.randint(4, 7)))
+                    en_paragraphs(rng, topic, rng.randint(3, 5)))
         pages.append(page)
         by_topic[topic].append(page)
     for i in range(n_zh):
