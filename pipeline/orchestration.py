@@ -44,12 +44,15 @@ DEMO_EVAL_PAGES = 3
 
 def sample_inputs(data_root: str) -> dict[str, str]:
     """Paths of the bundled sample for each source; the web sample's WARC is generated once."""
+    import hashlib
     import json
     import shutil
 
     from pipeline.sample.web import build_sample
 
-    web = Path(data_root) / "sample-web"
+    # Named by a hash of the generator's code, so a changed generator never reuses a stale sample.
+    code = b"".join(p.read_bytes() for p in sorted((SAMPLE_DIR / "web").glob("*.py")))
+    web = Path(data_root) / f"sample-web-{hashlib.sha1(code).hexdigest()[:8]}"
     if not (web / "warc" / "sample.warc.gz").exists():
         tmp = Path(data_root) / f"_tmp-sample-web-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
