@@ -4,9 +4,9 @@ import math
 
 import pytest
 import torch
-from kernel_checks import DEVICE, DTYPES, TOLERANCE, reference_grads, rel_err
 
 import kernels
+from tests.kernels.kernel_checks import DEVICE, DTYPES, TOLERANCE, reference_grads, rel_err
 
 # (B, H, H_kv, T_q, T_k, D): ragged lengths (not multiples of any block), GQA, both head dims
 SHAPES = [

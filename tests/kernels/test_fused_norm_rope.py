@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from kernel_checks import DEVICE, DTYPES, TOLERANCE, reference_grads, rel_err
 
 import kernels
+from tests.kernels.kernel_checks import DEVICE, DTYPES, TOLERANCE, reference_grads, rel_err
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

@@ -3,7 +3,8 @@ under the interpreter on CPU, compiled on a GPU) with the same losses as its SDP
 
 import pytest
 import torch
-from kernel_checks import DEVICE, INTERPRET
+
+from tests.kernels.kernel_checks import DEVICE, INTERPRET
 
 model_mod = pytest.importorskip("trainer.model")
 

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from kernel_checks import DEVICE, DTYPES, TOLERANCE, rel_err
 
 import kernels
 from kernels import quantize_int4_groupwise, quantize_int8_per_channel
+from tests.kernels.kernel_checks import DEVICE, DTYPES, TOLERANCE, rel_err
 
 
 def _check(x, qweight, scales, zeros, bits, group_size):
