@@ -6,7 +6,7 @@ datatrove's `GopherQualityFilter`. Word counts use `pipeline.score.words` (CJK p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from pipeline.score import words as W
@@ -58,6 +58,9 @@ class GopherQualityThresholds:
     max_ellipsis_lines_ratio: float = 0.3  # Gopher: <= 30% of lines end with an ellipsis
     min_alpha_words_ratio: float = 0.8  # Gopher: >= 80% of words contain an alphabetic character
     min_stop_words: float = 2  # Gopher: at least 2 stop words (the list is a scoring setting)
+    # The stop-word list covers English (Gopher's) and Chinese: counting them in French or German
+    # text says nothing, so the rule judges these languages only ([] = every document).
+    stop_word_languages: list[str] = field(default_factory=lambda: ["en", "zh"])
 
 
 def word_count(doc: DocView) -> float:
@@ -124,5 +127,6 @@ def thresholds(t: GopherQualityThresholds) -> list[Threshold]:
         Threshold("gopher_bullet_lines", "rule_gopher_bullet_lines_ratio", "max", t.max_bullet_lines_ratio),
         Threshold("gopher_ellipsis_lines", "rule_gopher_ellipsis_lines_ratio", "max", t.max_ellipsis_lines_ratio),
         Threshold("gopher_alpha_words", "rule_gopher_alpha_words_ratio", "min", t.min_alpha_words_ratio),
-        Threshold("gopher_stop_words", "rule_gopher_stop_words", "min", t.min_stop_words),
+        Threshold("gopher_stop_words", "rule_gopher_stop_words", "min", t.min_stop_words,
+                  tuple(t.stop_word_languages)),
     ]

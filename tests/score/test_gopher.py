@@ -17,8 +17,8 @@ STOP = GOPHER_STOP_WORDS + CJK_STOP_WORDS
 HAN = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜金生丽水玉出昆冈剑号巨阙珠称夜光果珍李柰菜重芥姜海咸河淡鳞潜羽翔"
 
 
-def fails(text: str) -> list[str]:
-    return failed(gopher_quality(DocView(text), STOP), thresholds(GopherQualityThresholds()))
+def fails(text: str, lang: str | None = "en") -> list[str]:
+    return failed({**gopher_quality(DocView(text), STOP), "lang": lang}, thresholds(GopherQualityThresholds()))
 
 
 def test_defaults_are_gophers():
@@ -102,3 +102,9 @@ def test_chinese_characters_count_as_alphabetic():
 ])
 def test_stop_words(text, fail):
     assert ("gopher_stop_words" in fails(text)) is fail
+
+
+def test_stop_words_judge_only_languages_the_list_covers():
+    french = "le chat de ma voisine dort"
+    assert "gopher_stop_words" in fails(french, lang="en")
+    assert "gopher_stop_words" not in fails(french, lang="fr")
