@@ -1,0 +1,183 @@
+"""Export a DeepSpeed checkpoint as a Hugging Face `LlamaForCausalLM` folder.
+
+    python -m trainer.export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
+
+ZeRO partitions (stage 1/2/3, any number of ranks) are consolidated to fp32 with DeepSpeed's
+zero_to_fp32 API; the folder gets `model.safetensors`, `config.json`, `generation_config.json` and
+the tokenizer, and loads with `AutoModelForCausalLM.from_pretrained(DIR)`, no custom code.
+
+The q/k rotary layout: Meta's Llama checkpoints rotate interleaved pairs (x0,x1),(x2,x3)... and HF
+permutes wq/wk rows to its "rotate halves" layout on conversion. trainer/model.py uses the halves
+layout itself (trainer/rope.py), so this adapter only renames tensors: no permute is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from trainer import rope
+from trainer.checkpoint import latest_tag
+from trainer.model import ModelConfig
+
+EOS_TOKEN = "<|endoftext|>"
+
+# ours -> Hugging Face Llama; {i} is the layer index.
+HF_NAMES = {
+    "tok_embeddings.weight": "model.embed_tokens.weight",
+    "norm.weight": "model.norm.weight",
+    "output.weight": "lm_head.weight",
+    "layers.{i}.attention_norm.weight": "model.layers.{i}.input_layernorm.weight",
+    "layers.{i}.attention.wq.weight": "model.layers.{i}.self_attn.q_proj.weight",
+    "layers.{i}.attention.wk.weight": "model.layers.{i}.self_attn.k_proj.weight",
+    "layers.{i}.attention.wv.weight": "model.layers.{i}.self_attn.v_proj.weight",
+    "layers.{i}.attention.wo.weight": "model.layers.{i}.self_attn.o_proj.weight",
+    "layers.{i}.ffn_norm.weight": "model.layers.{i}.post_attention_layernorm.weight",
+    "layers.{i}.feed_forward.w1.weight": "model.layers.{i}.mlp.gate_proj.weight",
+    "layers.{i}.feed_forward.w3.weight": "model.layers.{i}.mlp.up_proj.weight",
+    "layers.{i}.feed_forward.w2.weight": "model.layers.{i}.mlp.down_proj.weight",
+}
+
+
+class ExportError(ValueError):
+    pass
+
+
+def locate(checkpoint: str | Path) -> tuple[Path, str]:
+    """(checkpoints dir, tag) from a run dir, a checkpoints dir or one tag's dir."""
+    path = Path(checkpoint)
+    for ckpt_dir in (path, path / "checkpoints"):
+        if (tag := latest_tag(ckpt_dir)) is not None:
+            return ckpt_dir, tag
+    if (path / "model_config.json").is_file() and path.parent.is_dir():
+        return path.parent, path.name
+    raise ExportError(f"no DeepSpeed checkpoint at {path} (looked for latest, checkpoints/latest, model_config.json)")
+
+
+def consolidated_state_dict(ckpt_dir: Path, tag: str) -> dict[str, torch.Tensor]:
+    """fp32 weights gathered from every rank's ZeRO partition (or the plain module for stage 0)."""
+    tag_dir = ckpt_dir / tag
+    if any(tag_dir.glob("*optim_states.pt")) and any(tag_dir.glob("zero_pp_rank_*")):
+        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
+        return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir), tag=tag)
+    states = torch.load(tag_dir / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)
+    return {k: v.float() for k, v in states["module"].items()}
+
+
+def to_hf_state_dict(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    out = {}
+    for ours, theirs in HF_NAMES.items():
+        for i in range(cfg.n_layers) if "{i}" in ours else [None]:
+            key = ours.format(i=i)
+            if key == "output.weight" and cfg.tie_embeddings:
+                continue  # HF re-ties lm_head to embed_tokens from config.tie_word_embeddings
+            if key not in state:
+                raise ExportError(f"checkpoint lacks {key}")
+            out[theirs.format(i=i)] = state[key].detach().contiguous().clone()
+    return out
+
+
+def rope_fields(cfg: ModelConfig) -> tuple[int, dict]:
+    """(max_position_embeddings, HF rope parameters). HF's NTK ("dynamic") scales from
+    max_position_embeddings, so for it that field carries the pretraining context length."""
+    kind = rope.rope_type(cfg.rope_scaling)
+    params = {"rope_type": kind, "rope_theta": cfg.rope_theta}
+    max_positions = cfg.max_seq_len
+    if kind != "default":
+        params.update({k: v for k, v in cfg.rope_scaling.items() if k != "type"})
+        params["rope_type"] = kind
+    if kind == "dynamic":
+        max_positions = rope.original_max_len(cfg.rope_scaling, cfg.max_seq_len)
+        params.pop("original_max_position_embeddings", None)
+    if kind == "yarn":
+        params["original_max_position_embeddings"] = rope.original_max_len(cfg.rope_scaling, cfg.max_seq_len)
+    return max_positions, params
+
+
+def hf_config(cfg: ModelConfig, eos_id: int, dtype: torch.dtype):
+    from transformers import LlamaConfig
+
+    max_positions, params = rope_fields(cfg)
+    if "rope_parameters" in getattr(LlamaConfig, "__annotations__", {}):  # transformers >= 5
+        rope_kwargs = {"rope_parameters": params}
+    else:
+        theta = params.pop("rope_theta")
+        rope_kwargs = {"rope_theta": theta, "rope_scaling": params if params["rope_type"] != "default" else None}
+    return LlamaConfig(
+        vocab_size=cfg.vocab_size, hidden_size=cfg.dim, intermediate_size=cfg.ffn_dim,
+        num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads, num_key_value_heads=cfg.n_kv_heads,
+        head_dim=cfg.head_dim, hidden_act="silu", max_position_embeddings=max_positions,
+        rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings, attention_bias=False,
+        mlp_bias=False, bos_token_id=eos_id, eos_token_id=eos_id, torch_dtype=dtype,
+        architectures=["LlamaForCausalLM"], **rope_kwargs,
+    )
+
+
+def write_hf_folder(state: dict[str, torch.Tensor], cfg: ModelConfig, out: Path,
+                    tokenizer_file: Path | None, dtype: torch.dtype = torch.float32) -> Path:
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    eos_id = 0
+    if tokenizer_file is not None:
+        from tokenizers import Tokenizer
+        from transformers import PreTrainedTokenizerFast
+
+        eos = Tokenizer.from_file(str(tokenizer_file)).token_to_id(EOS_TOKEN)
+        eos_id = 0 if eos is None else eos
+        fast = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_file), eos_token=EOS_TOKEN,
+                                       bos_token=EOS_TOKEN)
+        fast.model_max_length = cfg.max_seq_len
+        fast.save_pretrained(out)
+    tensors = {k: v.to(dtype) for k, v in to_hf_state_dict(state, cfg).items()}
+    save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+    config = hf_config(cfg, eos_id, dtype)
+    config.save_pretrained(out)
+    from transformers import GenerationConfig
+
+    GenerationConfig(bos_token_id=eos_id, eos_token_id=eos_id).save_pretrained(out)
+    return out
+
+
+def find_tokenizer(ckpt_dir: Path) -> Path | None:
+    for candidate in (ckpt_dir.parent / "tokenizer.json", ckpt_dir / "tokenizer.json"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def export(checkpoint: str | Path, out: str | Path, tokenizer: str | Path | None = None,
+           dtype: str = "float32") -> Path:
+    ckpt_dir, tag = locate(checkpoint)
+    config_file = ckpt_dir / tag / "model_config.json"
+    if not config_file.is_file():
+        raise ExportError(f"{config_file} missing: was this checkpoint written by trainer.train?")
+    cfg = ModelConfig(**json.loads(config_file.read_text()))
+    state = consolidated_state_dict(ckpt_dir, tag)
+    tok = Path(tokenizer) if tokenizer else find_tokenizer(ckpt_dir)
+    return write_hf_folder(state, cfg, Path(out), tok, getattr(torch, dtype))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m trainer.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", required=True, help="run dir, its checkpoints/ dir, or one step's dir")
+    parser.add_argument("--out", required=True, help="the Hugging Face model folder to write")
+    parser.add_argument("--tokenizer", help="tokenizer.json (default: the one beside the checkpoints)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    args = parser.parse_args(argv)
+    try:
+        out = export(args.checkpoint, args.out, args.tokenizer, args.dtype)
+    except (ExportError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (LlamaForCausalLM)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

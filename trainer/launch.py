@@ -1,0 +1,98 @@
+"""The command lines a user runs by hand, built for the training DAG (imports nothing heavy).
+
+    python -m trainer.train ...                                  # 1 process
+    deepspeed --num_gpus N --module trainer.train ...            # N processes on this host
+    deepspeed --hostfile FILE --module trainer.train ...         # every slot the hostfile lists
+
+The DAG renders these into BashOperators; the same strings work in a shell or a cluster job script.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+def _events(triggering_asset_events: Any, asset_name: str) -> Iterable[Any]:
+    """Asset events from Airflow's `triggering_asset_events` (a mapping of asset -> events)."""
+    if not triggering_asset_events:
+        return []
+    found = []
+    for asset, events in triggering_asset_events.items():
+        if getattr(asset, "name", asset) == asset_name:
+            found.extend(events or [])
+    return found
+
+
+def resolve_tokens_dir(tokens_dir: str, triggering_asset_events: Any, asset_name: str,
+                       data_root: str, data_run_id: str) -> str:
+    """`tokens_dir` when given; else the newest triggering event's extra["tokens_dir"];
+    else `<data_root>/<data_run_id>/tokens` (the pipeline's dataset layout)."""
+    if tokens_dir:
+        return tokens_dir
+    for event in reversed(list(_events(triggering_asset_events, asset_name))):
+        extra = getattr(event, "extra", None) or (event.get("extra") if isinstance(event, Mapping) else None)
+        if extra and extra.get("tokens_dir"):
+            return str(extra["tokens_dir"])
+    if not data_run_id:
+        raise ValueError("no tokens_dir: set the tokens_dir or data_run_id param, or trigger from the data DAG")
+    return str(Path(data_root) / data_run_id / "tokens")
+
+
+def default_out_dir(tokens_dir: str, run_id: str) -> str:
+    """`<data_root>/<data run>/pretrain/<airflow run id>`: beside the tokens, one folder per DAG run."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")
+    return str(Path(tokens_dir).parent / "pretrain" / safe)
+
+
+def pretrain_command(*, tokens_dir: str, out_dir: str, preset: str, steps: int, zero_stage: int,
+                     micro_batch_size: int, grad_accum: int, lr: float, num_procs: int,
+                     hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
+                     resume: bool = True) -> str:
+    if hostfile:
+        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.train"]
+    elif num_procs > 1:
+        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.train"]
+    else:
+        launcher = ["python", "-m", "trainer.train"]
+    args = [*launcher]
+    if config:
+        args += ["--config", config]
+    args += ["--data", tokens_dir, "--out", out_dir, "--preset", preset, "--steps", str(steps)]
+    sets = {"zero_stage": zero_stage, "micro_batch_size": micro_batch_size, "grad_accum": grad_accum, "lr": lr}
+    for key, value in sets.items():
+        args += ["--set", f"{key}={value}"]
+    for item in extra_sets:
+        args += ["--set", item]
+    if resume:
+        args.append("--resume")  # a retried task continues from its last checkpoint
+    return shlex.join(args)
+
+
+def export_command(out_dir: str, hf_dir: str) -> str:
+    return shlex.join(["python", "-m", "trainer.export", "--checkpoint", out_dir, "--out", hf_dir])
+
+
+# The training DAG's Jinja macros: (params, triggering_asset_events, run_id) -> command line.
+
+def dag_dirs(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> tuple[str, str]:
+    tokens_dir = resolve_tokens_dir(params["tokens_dir"], triggering_asset_events, asset_name,
+                                    params["data_root"], params["data_run_id"])
+    return tokens_dir, params["out_dir"] or default_out_dir(tokens_dir, run_id)
+
+
+def dag_pretrain_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    return pretrain_command(
+        tokens_dir=tokens_dir, out_dir=out_dir, preset=params["preset"], steps=params["steps"],
+        zero_stage=params["zero_stage"], micro_batch_size=params["micro_batch_size"],
+        grad_accum=params["grad_accum"], lr=params["lr"], num_procs=params["num_procs"],
+        hostfile=params.get("hostfile", ""), config=params.get("config_file", ""))
+
+
+def dag_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    return export_command(out_dir, f"{out_dir}/hf")

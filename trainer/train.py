@@ -1,0 +1,243 @@
+"""Pretraining with DeepSpeed ZeRO.
+
+    python -m trainer.train --config FILE --data <run>/tokens --out <train dir> [--resume] [--set k=v ...]
+    deepspeed --num_gpus 8 --module trainer.train --config FILE --data ... --out ...
+    deepspeed --hostfile hosts --module trainer.train ...            # multi-node
+    torchrun --nproc_per_node 2 -m trainer.train --config FILE --data ... --out ...
+
+`--preset tiny --steps 200` are shorthands for `--set preset=tiny --set steps=200`. `--resume`
+continues from `<out>/checkpoints/latest` (or starts at step 0 when there is none), so a retried
+job picks up where it stopped and its next step's loss equals the uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer import checkpoint, distributed, zero
+from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, load_config, to_dict
+from trainer.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
+from trainer.metrics import MetricsLog, Throughput, device_peak_flops
+from trainer.model import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
+
+
+@dataclass
+class Plan:
+    """Everything validated before any process group exists, so a bad config fails fast and clearly."""
+
+    cfg: TrainConfig
+    model: ModelConfig
+    shards: TokenShards
+    seq_len: int
+    precision: str
+    on_gpu: bool
+
+
+def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
+    if not cfg.data_dir or not cfg.out_dir:
+        raise ConfigError("both --data (the tokens directory) and --out (the run directory) are required")
+    ckpt_dir = Path(cfg.out_dir) / "checkpoints"
+    if not resume and checkpoint.latest_tag(ckpt_dir):
+        raise ConfigError(f"{ckpt_dir} already holds checkpoints: pass --resume, or choose another --out")
+    shards = TokenShards(cfg.data_dir)
+    overrides = coerce_model_overrides(cfg.model, ModelConfig)
+    if overrides.get("vocab_size", 0) <= 0:
+        overrides["vocab_size"] = shards.vocab_size
+    elif overrides["vocab_size"] < shards.vocab_size:
+        raise ConfigError(f"model.vocab_size {overrides['vocab_size']} < the tokenizer's {shards.vocab_size}")
+    try:
+        mcfg = model_config(cfg.preset, overrides)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    seq_len = cfg.seq_len or mcfg.max_seq_len
+    if seq_len > mcfg.max_seq_len:
+        raise ConfigError(f"seq_len {seq_len} > model.max_seq_len {mcfg.max_seq_len}")
+    if len(PackedWindows(shards.split("train"), seq_len)) == 0:
+        raise ConfigError(f"{cfg.data_dir}: the train split holds no window of seq_len + 1 = {seq_len + 1} tokens")
+    for name in ("steps", "micro_batch_size", "grad_accum", "log_every"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    cfg.lr = zero.peak_lr(cfg)
+    on_gpu = distributed.configure_accelerator()
+    precision = zero.resolve_precision(cfg.precision, on_gpu)
+    zero.deepspeed_config(cfg, 1, precision)  # validates stage and optimizer
+    return Plan(cfg, mcfg, shards, seq_len, precision, on_gpu)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> list[dict]:
+    """Run (or continue) a training run in this process; returns the records it wrote to metrics.jsonl.
+
+    Joins the process group, creating it on first use, and leaves it up so that further calls in the
+    same process (tests, notebooks) reuse it: DeepSpeed caches its groups. `main` shuts it down."""
+    p = plan(cfg, resume)
+    return _train(p, distributed.setup(), resume)
+
+
+def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
+    import deepspeed
+
+    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
+    # DeepSpeed still calls the collectives torch renamed; one warning per call site and rank.
+    warnings.filterwarnings("ignore", message=r".*is deprecated. Please use `torch\.distributed", category=FutureWarning)
+    cfg, out, say = p.cfg, Path(p.cfg.out_dir), _printer(ctx.is_main)
+    ckpt_dir = out / "checkpoints"
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model_config.json").write_text(json.dumps(p.model.to_dict(), indent=2) + "\n")
+        (out / "train_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
+        shutil.copyfile(p.shards.tokenizer_path, out / "tokenizer.json")
+
+    seed_everything(cfg.seed)
+    model = Transformer(p.model)
+    n_params = model.num_params()
+    engine, _, _, scheduler = deepspeed.initialize(
+        model=model,
+        optimizer=zero.client_optimizer(cfg, zero.param_groups(model, cfg.weight_decay)),
+        model_parameters=zero.param_groups(model, cfg.weight_decay) if cfg.optimizer != "torch_adamw" else None,
+        lr_scheduler=zero.lr_scheduler_factory(cfg),
+        config=zero.deepspeed_config(cfg, ctx.world_size, p.precision),
+    )
+
+    train_windows = PackedWindows(p.shards.split("train"), p.seq_len)
+    val_windows = PackedWindows(p.shards.split("val"), p.seq_len)
+    sampler = EpochSampler(len(train_windows), cfg.seed)
+    step = checkpoint.load(engine, ckpt_dir, sampler, ctx.rank) if resume else 0
+    log = MetricsLog(out / "metrics.jsonl", ctx.is_main)
+    log.truncate_after(step)
+
+    mb, accum, world = cfg.micro_batch_size, cfg.grad_accum, ctx.world_size
+    per_step = mb * accum * world
+    say(f"model {cfg.preset}: {n_params / 1e6:.2f}M params, {p.model.n_layers} layers, dim {p.model.dim}, "
+        f"vocab {p.model.vocab_size} | ZeRO-{cfg.zero_stage}, {p.precision}, {world} rank(s) on "
+        f"{ctx.device.type} | {per_step} seqs x {p.seq_len} tokens per step | {len(train_windows)} train "
+        f"windows | {'resumed at' if step else 'starting at'} step {step}")
+    peak = device_peak_flops(ctx.device, p.precision, cfg.peak_flops)
+    meter = Throughput(flops_per_token(p.model, n_params, p.seq_len), peak, world)
+    records = []
+    engine.train()
+    while step < cfg.steps:
+        lr = scheduler.get_last_lr()[0]  # this step's LR; DeepSpeed steps the schedule after the update
+        indices = sampler.take(per_step)
+        step_loss = torch.zeros((), device=ctx.device)
+        for micro in range(accum):
+            x, y = train_windows.batch(rank_slice(indices, mb, micro, ctx.rank, world))
+            loss = cross_entropy(engine(x.to(ctx.device)), y.to(ctx.device))
+            engine.backward(loss)
+            engine.step()
+            step_loss += loss.detach()
+        step += 1
+        meter.add(per_step * p.seq_len)
+
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            (loss_value,) = distributed.all_reduce_mean([step_loss.item() / accum], ctx.device)
+            tps, mfu = meter.report()
+            record = {"step": step, "loss": loss_value, "lr": lr,
+                      "tokens": step * per_step * p.seq_len, "tokens_per_s": tps, "mfu": mfu}
+            records.append(record)
+            log.write(record)
+            say(f"step {step:>6}/{cfg.steps} | loss {loss_value:.4f} | lr {record['lr']:.2e} | "
+                f"{tps:,.0f} tok/s" + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""))
+        if cfg.eval_every and len(val_windows) and (step % cfg.eval_every == 0 or step == cfg.steps):
+            val = evaluate(engine, val_windows, cfg, ctx)
+            if val is not None:
+                records.append({"step": step, "val_loss": val})
+                log.write(records[-1])
+                say(f"step {step:>6}/{cfg.steps} | val_loss {val:.4f}")
+            meter.report()  # the interval restarts after evaluation
+        if (cfg.save_every and step % cfg.save_every == 0) or step == cfg.steps:
+            tag_dir = checkpoint.save(engine, ckpt_dir, step, sampler, p.model.to_dict(), ctx.rank,
+                                      cfg.keep_checkpoints)
+            say(f"step {step:>6}/{cfg.steps} | saved {tag_dir}")
+            meter.report()
+    return records
+
+
+@torch.no_grad()
+def evaluate(engine, windows: PackedWindows, cfg: TrainConfig, ctx) -> float | None:
+    engine.eval()
+    total, count = 0.0, 0
+    for x, y in val_batches(windows, cfg.micro_batch_size, cfg.eval_batches, ctx.rank, ctx.world_size):
+        total += cross_entropy(engine(x.to(ctx.device)), y.to(ctx.device)).item()
+        count += 1
+    engine.train()
+    if count == 0:
+        return None
+    (mean,) = distributed.all_reduce_mean([total / count], ctx.device)
+    return mean
+
+
+def _printer(enabled: bool):
+    def say(message: str) -> None:
+        if enabled:
+            print(message, flush=True)
+
+    return say
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", help="YAML file of TrainConfig fields (trainer/config.py)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set lr=1e-3 --set model.n_layers=4")
+    parser.add_argument("--data", help="tokens directory (index.json, tokenizer.json, *.bin)")
+    parser.add_argument("--out", help="run directory: checkpoints/, metrics.jsonl, tokenizer.json")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
+    parser.add_argument("--preset", help="shorthand for --set preset=NAME (tiny, 125m, 1b)")
+    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
+    # The deepspeed launcher appends --local_rank=N; LOCAL_RANK in the environment says the same.
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    overrides = list(args.set)
+    if args.preset:
+        overrides.append(f"preset={args.preset}")
+    if args.steps is not None:
+        overrides.append(f"steps={args.steps}")
+    cfg = load_config(args.config, overrides)
+    cfg.data_dir = args.data or cfg.data_dir
+    cfg.out_dir = args.out or cfg.out_dir
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        p = plan(config_from_args(args), args.resume)
+    except (ConfigError, ShardError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ctx = distributed.setup()
+    try:
+        _train(p, ctx, args.resume)
+    except BaseException:
+        distributed.teardown(ctx, clean=False)  # no barrier: a failed rank must not wait for its peers
+        raise
+    distributed.teardown(ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
