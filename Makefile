@@ -7,6 +7,7 @@ REPO := $(abspath .)
 DATA_ROOT ?= $(REPO)/data
 AIRFLOW_HOME ?= $(REPO)/.airflow
 DEMO_RUN ?= demo
+DEMO_STEPS ?= 200
 
 # Everything Airflow and Spark need to run embedded, with this repo's dags/.
 export PATH := $(BIN):$(PATH)
@@ -42,7 +43,13 @@ demo: setup
 	$(BIN)/airflow dags test llm_data_pipeline -c '{"run_id": "$(DEMO_RUN)", "data_root": "$(DATA_ROOT)"}' \
 		> $(DATA_ROOT)/demo-airflow.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-airflow.log; exit 1)
 	$(BIN)/python -m pipeline catalog stages --run $(DEMO_RUN) --set run.data_root=$(DATA_ROOT)
-	@echo "outputs: $(DATA_ROOT)/$(DEMO_RUN)/   airflow log: $(DATA_ROOT)/demo-airflow.log"
+	@echo "curated data and token shards: $(DATA_ROOT)/$(DEMO_RUN)/   airflow log: $(DATA_ROOT)/demo-airflow.log"
+	@echo "training the tiny preset on $(DATA_ROOT)/$(DEMO_RUN)/tokens (training DAG: pretrain -> export) ..."
+	rm -rf $(DATA_ROOT)/$(DEMO_RUN)/pretrain
+	$(BIN)/airflow dags test llm_training -c '{"data_root": "$(DATA_ROOT)", "data_run_id": "$(DEMO_RUN)", "steps": $(DEMO_STEPS), "out_dir": "$(DATA_ROOT)/$(DEMO_RUN)/pretrain"}' \
+		> $(DATA_ROOT)/demo-training.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-training.log; exit 1)
+	@grep -oE "step +[0-9]+/[0-9]+ \| (val_)?loss [0-9.]+" $(DATA_ROOT)/demo-training.log
+	@echo "model: $(DATA_ROOT)/$(DEMO_RUN)/pretrain   Hugging Face export: $(DATA_ROOT)/$(DEMO_RUN)/pretrain/hf"
 
 test: setup
 	$(BIN)/ruff check .

@@ -64,7 +64,8 @@ STEPS = [
     StageStep("synth", reads=("mix",), toggle="run_synth",
               overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),)),
     StageStep("tokenize", reads=("mix", "synth"), output="tokens",
-              overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),)),
+              overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
+                         ("tokenize.val_fraction", "{{ params.val_fraction }}"))),
 ]
 FOLDERS = {step.stage: step.folder for step in STEPS}
 CURATED_FROM = "mix"
@@ -124,6 +125,8 @@ with DAG(
         "long_context_tokens": Param(1024, type="integer", minimum=128, title="Synth: long-context length",
                                      description="Target tokens of long pretraining samples (demo-sized)."),
         "vocab_size": Param(4096, type="integer", minimum=256, title="Tokenizer vocabulary size"),
+        "val_fraction": Param(0.05, type="number", minimum=0, maximum=0.5, title="Validation fraction",
+                              description="Share of documents (by id hash) held out as val shards."),
     },
 ) as dag:
 
