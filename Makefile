@@ -24,6 +24,8 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export DS_ACCELERATOR := cpu
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# DeepSpeed JIT-builds ops once per checkout (keyed by venv path); keep them beside it.
+export TORCH_EXTENSIONS_DIR := $(REPO)/build/torch_extensions
 
 .PHONY: setup demo test lint up clean compose-env
 
