@@ -1,7 +1,7 @@
 """Semantic dedup (SemDeDup): embeddings, k-means clusters (`semantic_cluster`), near-duplicates dropped per cluster."""
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.stage import Stage, StageContext, StageResult
 
@@ -18,6 +18,10 @@ class DedupSemanticConfig:
     target_cluster_size: int = 1000  # SemDeDup used ~9k/cluster for LAION; smaller keeps groups in memory
     kmeans_max_iter: int = 20  # SemDeDup/faiss default for spherical k-means is 20 iterations
     drop_duplicates: bool = True  # False: annotate semantic_cluster and dup_semantic_* only
+    # The shipped embedding model is English MiniLM: text in other scripts collapses to near-identical
+    # vectors (Chinese pages scored cosine 0.95-0.99 with each other), so only these languages are
+    # compared; other documents pass through unjudged ([] = compare every document).
+    languages: list[str] = field(default_factory=lambda: ["en"])
 
 
 class DedupSemantic(Stage):
@@ -33,7 +37,12 @@ class DedupSemantic(Stage):
         from pipeline.dedup.kmeans import spherical_kmeans
 
         s = ctx.settings
-        docs = ctx.read_documents()
+        all_docs = ctx.read_documents()
+        if s.languages:
+            judged = F.coalesce(F.col("lang").isin(list(s.languages)), F.lit(False))
+            docs, unjudged = all_docs.filter(judged), all_docs.filter(~judged)
+        else:
+            docs, unjudged = all_docs, None
         emb = docs.select("id", "text").mapInPandas(_embed_batches(s), "id string, emb array<float>").cache()
         n = emb.count()
         k = max(1, min(n, s.num_clusters or math.ceil(n / max(1, s.target_cluster_size))))
@@ -46,10 +55,13 @@ class DedupSemantic(Stage):
         annotated = docs.join(table.drop("semantic_cluster_size"), "id")
         is_dup = F.col("dup_semantic_of").isNotNull()
         kept = annotated.filter(~is_dup) if s.drop_duplicates else annotated
+        if unjudged is not None:
+            kept = kept.unionByName(unjudged, allowMissingColumns=True)
         n_dups = table.filter(is_dup).count()
         sizes = {r["semantic_cluster_size"]: r["n"] for r in table.groupBy("semantic_cluster", "semantic_cluster_size")
                  .count().groupBy("semantic_cluster_size").agg(F.count("*").alias("n")).collect()}
         stats = {"embedding_backend": s.embedding_backend, "eps": s.eps, "kmeans_clusters": k,
+                 "languages": list(s.languages), "judged": n,
                  "duplicates": n_dups, "dropped": {"semantic_duplicate": n_dups if s.drop_duplicates else 0},
                  "cluster_size_histogram": size_histogram(sizes)}
         side = {"clusters": table}

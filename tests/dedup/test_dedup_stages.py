@@ -106,6 +106,8 @@ def test_semantic_dedup_groups_a_paraphrase_that_minhash_misses(spark, write_doc
               "Compile the kernel with debugging symbols before running the profiler on it",
               "Heavy rain caused flooding along the river banks and closed several highways"]
     rows = [doc("p1", para), doc("p2", para2)] + [doc(f"o{i}", t) for i, t in enumerate(others)]
+    # Identical Chinese pages pass through unjudged: the English embedding model does not compare them.
+    rows += [{**doc(f"zh{i}", "委员会在周二经过长时间辩论后批准了新的预算。"), "lang": "zh"} for i in range(2)]
     src = write_docs(data_root / "in", rows, partitions=2)
     # MinHash cannot see it: dedup-minhash keeps only pairs whose exact 5-gram Jaccard is >= 0.8.
     hashes, offsets = shingle_hashes([para, para2])
@@ -122,6 +124,9 @@ def test_semantic_dedup_groups_a_paraphrase_that_minhash_misses(spark, write_doc
     assert {"semantic_cluster", "dup_semantic_of"} <= set(cols)
     stats = read_stats(str(out))
     assert stats["dropped"] == {"semantic_duplicate": 1} and stats["kmeans_clusters"] == 2
+    assert stats["judged"] == len(rows) - 2
+    kept_zh = {r.id for r in spark.read.parquet(str(out)).collect() if r.lang == "zh"}
+    assert kept_zh == {"zh0", "zh1"}
 
 
 @pytest.mark.slow
