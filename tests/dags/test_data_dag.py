@@ -75,7 +75,8 @@ def test_dag_runs_end_to_end_on_the_sample(airflow_db, tmp_path, monkeypatch):
     assert stages["dedup-exact"]["rows_out"] < stages["dedup-exact"]["rows_in"]
     index = json.loads((data_root / "e2e" / "tokens" / "index.json").read_text())
     assert index["format"] == "llm-pipeline-tokens/1"
-    assert sum(s["num_tokens"] for s in index["shards"] if s["split"] == "train") > 10_000
+    tokens = {split: sum(s["num_tokens"] for s in index["shards"] if s["split"] == split) for split in ("train", "val")}
+    assert tokens["train"] > 2_000 and tokens["val"] > 0
 
 
 def _free_port() -> int:
