@@ -77,6 +77,8 @@ def _embed_batches(s: DedupSemanticConfig):
         from pipeline.dedup.embeddings import embed
 
         for pdf in batches:
+            if pdf.empty:  # Arrow cannot type an empty column of vectors; nothing to embed anyway
+                continue
             vecs = embed(pdf["text"].tolist(), s.embedding_backend, s.model_path, s.hashed_dim)
             yield pd.DataFrame({"id": pdf["id"].astype(object).values, "emb": list(vecs)})
 
