@@ -28,6 +28,8 @@ def _partial_sums(centroids_bc, dim: int):
             np.add.at(sums, cluster, emb.astype(np.float64))
             counts += np.bincount(cluster, minlength=len(cent))
         nz = np.nonzero(counts)[0]
+        if len(nz) == 0:  # a partition with no vectors: an empty list column has no Arrow type
+            return
         yield pd.DataFrame({"cluster": nz.astype(np.int32), "n": counts[nz],
                             "s": [sums[c].tolist() for c in nz]})
 

@@ -93,8 +93,10 @@ def _assign_batches(centroids_bc):
         from pipeline.dedup.semdedup import assign
 
         for pdf in batches:
-            vecs = np.stack(pdf["emb"].to_numpy()) if len(pdf) else np.zeros((0, 1), np.float32)
-            cluster = assign(vecs, centroids_bc.value)[0] if len(pdf) else np.zeros(0, np.int32)
+            if pdf.empty:
+                continue
+            vecs = np.stack(pdf["emb"].to_numpy())
+            cluster = assign(vecs, centroids_bc.value)[0]
             yield pd.DataFrame({"id": pdf["id"].astype(object).values, "semantic_cluster": cluster,
                                 "emb": pdf["emb"].values})
 
