@@ -98,6 +98,8 @@ def _wait_http(url: str, timeout: float) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.skipif(os.environ.get("PIPELINE_TEST_LOCAL_EXECUTOR") != "1",
+                    reason="LocalExecutor + api-server run: set PIPELINE_TEST_LOCAL_EXECUTOR=1 (not yet timed in CI)")
 def test_local_executor_run_on_postgres(tmp_path):
     """As compose runs it: metadata DB and catalog in PostgreSQL, LocalExecutor workers talking
     to the api-server's execution API (Airflow 3 tasks never touch the metadata DB directly)."""
