@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from trainer import rope
+from trainer.moe import MoE
 
 ATTENTION_IMPLS = ("sdpa", "triton", "torch")
 
@@ -40,6 +41,12 @@ class ModelConfig:
     attention: str = "sdpa"  # "sdpa" (torch), or "triton"/"torch" through kernels.attention
     init_std: float = 0.02
     gradient_checkpointing: bool = False  # recompute each block in backward: memory for time
+    # Mixture of experts (trainer/moe.py); n_experts 0 keeps every MLP dense (the default).
+    n_experts: int = 0
+    moe_top_k: int = 2  # Mixtral routes each token to 2 of 8 experts
+    moe_layers: list[int] | None = None  # None: every layer (as Mixtral); else these layer indices
+    moe_capacity_factor: float = 0.0  # 0: dropless; Switch Transformer trains with 1.0-1.25
+    moe_aux_loss_coef: float = 0.01  # Switch Transformer's alpha (Fedus et al. 2021)
 
     def __post_init__(self):
         if self.n_kv_heads is None:
@@ -52,6 +59,14 @@ class ModelConfig:
         if self.attention not in ATTENTION_IMPLS:
             raise ValueError(f"attention must be one of {ATTENTION_IMPLS}, got {self.attention!r}")
         rope.rope_type(self.rope_scaling)  # validates early
+        if self.n_experts:
+            if not 1 <= self.moe_top_k <= self.n_experts:
+                raise ValueError(f"moe_top_k {self.moe_top_k} must be in [1, n_experts={self.n_experts}]")
+            if any(not 0 <= i < self.n_layers for i in self.moe_layers or []):
+                raise ValueError(f"moe_layers {self.moe_layers} must index layers 0..{self.n_layers - 1}")
+
+    def is_moe_layer(self, i: int) -> bool:
+        return self.n_experts > 0 and (self.moe_layers is None or i in self.moe_layers)
 
     @property
     def head_dim(self) -> int:
@@ -106,13 +121,22 @@ class Attention(nn.Module):
         self.wv = nn.Linear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv=None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`kv` (a trainer.kv_cache.LayerKV) appends this step's keys/values and returns all cached;
+        `mask` (B, 1, T, T_k) bool, True = may attend, replaces the causal flag (padding, cache)."""
         B, T, _ = x.shape
         q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
         k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = rope.apply_rotary(q, cos, sin), rope.apply_rotary(k, cos, sin)
-        if self.impl == "sdpa":
+        if kv is not None:
+            k, v = kv.update(k, v)
+            if mask is None and k.shape[2] != T:  # causal, bottom-right: the new tokens follow the cache
+                mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(k.shape[2] - T)
+        if mask is not None:  # inference with padding or a cache: the kernels take only a causal flag
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=self.n_kv_heads != self.n_heads)
+        elif self.impl == "sdpa":
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_heads != self.n_heads)
         else:
             import kernels  # lazily: the default path must not depend on kernels/
@@ -135,15 +159,19 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer_id: int = 0):
         super().__init__()
         self.attention_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.attention = Attention(cfg)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.feed_forward = FeedForward(cfg)
+        if cfg.is_moe_layer(layer_id):
+            self.feed_forward = MoE(cfg.dim, cfg.ffn_dim, cfg.n_experts, cfg.moe_top_k, cfg.moe_capacity_factor)
+        else:
+            self.feed_forward = FeedForward(cfg)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(self.attention_norm(x), cos, sin)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv=None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attention(self.attention_norm(x), cos, sin, kv, mask)
         return x + self.feed_forward(self.ffn_norm(x))
 
 
@@ -154,7 +182,7 @@ class Transformer(nn.Module):
             raise ValueError("ModelConfig.vocab_size must be set (it comes from the tokenizer)")
         self.cfg = cfg
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
-        self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
@@ -183,15 +211,28 @@ class Transformer(nn.Module):
             )
         return rope.cos_sin(inv_freq, scale, seq_len, device)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens (B, T) int64 -> logits (B, T, vocab)."""
-        cos, sin = self.rotary_tables(tokens.shape[1], tokens.device)
+    def forward(self, tokens: torch.Tensor, cache=None, positions: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, T) int64 -> logits (B, T, vocab).
+
+        Inference (trainer/generate.py) may pass a `cache` (trainer.kv_cache.KVCache: layer i gets
+        `cache[i]`), per-token RoPE `positions` (B, T) and an attention `mask` (B, 1, T, T_k);
+        without them this is the training forward, unchanged."""
+        if positions is None and cache is not None and len(cache):  # unpadded: continue after the cache
+            positions = torch.arange(len(cache), len(cache) + tokens.shape[1], device=tokens.device)[None]
+        if positions is None:
+            cos, sin = self.rotary_tables(tokens.shape[1], tokens.device)
+        else:  # per-sequence positions (left-padded prompts, decode steps): (B, 1, T, D) tables
+            cos, sin = self.rotary_tables(int(positions.max()) + 1, tokens.device)
+            cos, sin = cos[positions].unsqueeze(1), sin[positions].unsqueeze(1)
         h = self.tok_embeddings(tokens)
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             if self.cfg.gradient_checkpointing and self.training:
                 h = checkpoint(layer, h, cos, sin, use_reentrant=False)
-            else:
+            elif cache is None and mask is None:
                 h = layer(h, cos, sin)
+            else:
+                h = layer(h, cos, sin, None if cache is None else cache[i], mask)
         return self.output(self.norm(h))
 
     def num_params(self, exclude_embedding: bool = False) -> int:
