@@ -31,6 +31,7 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)
     data_dir: str = ""  # the tokenize stage's output; --data overrides
     out_dir: str = ""  # checkpoints, metrics.jsonl, model_config.json; --out overrides
+    init_from: str = ""  # a run or checkpoint dir whose weights start this run (continued pretraining)
 
     steps: int = 200
     micro_batch_size: int = 8  # per rank
@@ -130,7 +131,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     return path, value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, cls: type = TrainConfig) -> Any:
+    """`cls` (TrainConfig by default; SftConfig, GrpoConfig) from YAML defaults then `--set` overrides."""
     raw: dict[str, Any] = {}
     if path:
         p = Path(path)
@@ -150,7 +152,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             if not isinstance(node, dict):
                 raise ConfigError(f"cannot set {'.'.join(keys)}: {part} is not a mapping")
         node[keys[-1]] = value
-    return build(TrainConfig, raw, "config")
+    return build(cls, raw, "config")
 
 
 def coerce_model_overrides(overrides: dict[str, Any], model_cls: type) -> dict[str, Any]:

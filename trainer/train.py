@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer import checkpoint, distributed, zero
+from trainer import checkpoint, distributed, export, moe, zero
 from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, load_config, to_dict
 from trainer.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
 from trainer.metrics import MetricsLog, Throughput, device_peak_flops
@@ -60,6 +60,11 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
         mcfg = model_config(cfg.preset, overrides)
     except ValueError as e:
         raise ConfigError(str(e)) from e
+    if cfg.init_from:
+        try:
+            export.locate(cfg.init_from)
+        except export.ExportError as e:
+            raise ConfigError(f"init_from: {e}") from e
     seq_len = cfg.seq_len or mcfg.max_seq_len
     if seq_len > mcfg.max_seq_len:
         raise ConfigError(f"seq_len {seq_len} > model.max_seq_len {mcfg.max_seq_len}")
@@ -106,6 +111,8 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
 
     seed_everything(cfg.seed)
     model = Transformer(p.model)
+    if cfg.init_from and not (resume and checkpoint.latest_tag(ckpt_dir)):
+        load_initial_weights(model, cfg.init_from)
     n_params = model.num_params()
     engine, _, _, scheduler = deepspeed.initialize(
         model=model,
@@ -129,7 +136,8 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
         f"{ctx.device.type} | {per_step} seqs x {p.seq_len} tokens per step | {len(train_windows)} train "
         f"windows | {'resumed at' if step else 'starting at'} step {step}")
     peak = device_peak_flops(ctx.device, p.precision, cfg.peak_flops)
-    meter = Throughput(flops_per_token(p.model, n_params, p.seq_len), peak, world)
+    meter = Throughput(flops_per_token(p.model, moe.active_params(model), p.seq_len), peak, world)
+    router = moe.RouterStats()  # stays empty for a dense model
     records = []
     engine.train()
     while step < cfg.steps:
@@ -139,7 +147,9 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
         for micro in range(accum):
             x, y = train_windows.batch(rank_slice(indices, mb, micro, ctx.rank, world))
             loss = cross_entropy(engine(x.to(ctx.device)), y.to(ctx.device))
-            engine.backward(loss)
+            aux = moe.aux_loss(engine.module)  # None for a dense model: its loss stays bit-identical
+            engine.backward(loss if aux is None else loss + p.model.moe_aux_loss_coef * aux)
+            router.add(engine.module)
             engine.step()
             step_loss += loss.detach()
         step += 1
@@ -150,10 +160,15 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
             tps, mfu = meter.report()
             record = {"step": step, "loss": loss_value, "lr": lr,
                       "tokens": step * per_step * p.seq_len, "tokens_per_s": tps, "mfu": mfu}
+            if router.assigned:  # MoE: router load, aux loss and drops over this logging interval
+                record.update(router.record(distributed.all_reduce_mean(router.values(), ctx.device)))
+                router.reset()
             records.append(record)
             log.write(record)
             say(f"step {step:>6}/{cfg.steps} | loss {loss_value:.4f} | lr {record['lr']:.2e} | "
-                f"{tps:,.0f} tok/s" + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else ""))
+                f"{tps:,.0f} tok/s" + (f" | MFU {100 * mfu:.1f}%" if mfu is not None else "")
+                + (f" | aux {record['aux_loss']:.4f} | max load {record['moe_max_load']:.2f} | dropped "
+                   f"{record['moe_dropped']}" if "aux_loss" in record else ""))
         if cfg.eval_every and len(val_windows) and (step % cfg.eval_every == 0 or step == cfg.steps):
             val = evaluate(engine, val_windows, cfg, ctx)
             if val is not None:
@@ -167,6 +182,16 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
             say(f"step {step:>6}/{cfg.steps} | saved {tag_dir}")
             meter.report()
     return records
+
+
+def load_initial_weights(model: Transformer, checkpoint_path: str) -> None:
+    """Start from another run's weights (continued pretraining, e.g. trainer/extend.py), consolidated
+    from any ZeRO stage; the optimizer, schedule and sampler start fresh."""
+    state = export.consolidated_state_dict(*export.locate(checkpoint_path))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not (k == "output.weight" and model.cfg.tie_embeddings)]
+    if missing or unexpected:
+        raise ConfigError(f"init_from {checkpoint_path}: missing {missing}, unexpected {unexpected}")
 
 
 @torch.no_grad()
