@@ -1,0 +1,44 @@
+"""Tiny language models for the inference tests, trained in-process with plain AdamW (no DeepSpeed).
+
+A few dozen steps on the token fixture's grammar make the logits peaked enough that greedy
+decoding has no near-ties, so "equal token for token" compares real decisions, not float noise.
+Trained once per (shards, shape) and cached for the session.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import torch
+
+from trainer.data import PackedWindows, TokenShards
+from trainer.model import ModelConfig, Transformer, cross_entropy
+
+
+@cache
+def _trained_state(token_dir: str, dim: int, n_layers: int, steps: int, seed: int) -> tuple[ModelConfig, dict]:
+    shards = TokenShards(token_dir)
+    cfg = ModelConfig(vocab_size=shards.vocab_size, dim=dim, n_layers=n_layers, n_heads=4, n_kv_heads=2,
+                      max_seq_len=64)
+    torch.manual_seed(seed)
+    model = Transformer(cfg)
+    windows = PackedWindows(shards.split("train"), 32)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(len(windows), (16,), generator=gen).tolist()
+        x, y = windows.batch(idx)
+        loss = cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return cfg, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def trained_model(token_dir: Path, dim: int = 64, n_layers: int = 2, steps: int = 60, seed: int = 0) -> Transformer:
+    """A fresh copy (safe to quantize in place) of the cached tiny model, in eval mode."""
+    cfg, state = _trained_state(str(token_dir), dim, n_layers, steps, seed)
+    model = Transformer(cfg)
+    model.load_state_dict(state)
+    return model.eval()
