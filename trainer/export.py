@@ -1,4 +1,4 @@
-"""Export a DeepSpeed checkpoint as a Hugging Face `LlamaForCausalLM` folder.
+"""Export a DeepSpeed checkpoint as a Hugging Face `LlamaForCausalLM` (or, with MoE, `MixtralForCausalLM`) folder.
 
     python -m trainer.export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
 
@@ -9,6 +9,12 @@ the tokenizer, and loads with `AutoModelForCausalLM.from_pretrained(DIR)`, no cu
 The q/k rotary layout: Meta's Llama checkpoints rotate interleaved pairs (x0,x1),(x2,x3)... and HF
 permutes wq/wk rows to its "rotate halves" layout on conversion. trainer/model.py uses the halves
 layout itself (trainer/rope.py), so this adapter only renames tensors: no permute is needed.
+
+MoE models (trainer/moe.py) export as Mixtral in the Hub's layout (`block_sparse_moe.gate`,
+`block_sparse_moe.experts.N.w1/w2/w3`): transformers 4.x reads it as is, 5.x fuses the experts on
+load (its conversion_mapping). Mixtral has experts in every layer, so a dense layer of a partly-MoE
+model becomes n_experts copies of its MLP behind a zero gate: any top-k mix of identical experts,
+with weights summing to one, is that MLP again (up to rounding).
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ HF_NAMES = {
     "layers.{i}.feed_forward.w3.weight": "model.layers.{i}.mlp.up_proj.weight",
     "layers.{i}.feed_forward.w2.weight": "model.layers.{i}.mlp.down_proj.weight",
 }
+# ours -> Mixtral's sparse block, per MoE layer {i} and expert {e}.
+MIXTRAL_GATE = ("layers.{i}.feed_forward.gate.weight", "model.layers.{i}.block_sparse_moe.gate.weight")
+MIXTRAL_EXPERT = {f"layers.{{i}}.feed_forward.experts.{{e}}.{w}.weight":
+                  f"model.layers.{{i}}.block_sparse_moe.experts.{{e}}.{w}.weight" for w in ("w1", "w2", "w3")}
 
 
 class ExportError(ValueError):
@@ -70,15 +80,33 @@ def consolidated_state_dict(ckpt_dir: Path, tag: str) -> dict[str, torch.Tensor]
 
 
 def to_hf_state_dict(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    def take(key: str) -> torch.Tensor:
+        if key not in state:
+            raise ExportError(f"checkpoint lacks {key}")
+        return state[key].detach().contiguous().clone()
+
     out = {}
     for ours, theirs in HF_NAMES.items():
         for i in range(cfg.n_layers) if "{i}" in ours else [None]:
             key = ours.format(i=i)
             if key == "output.weight" and cfg.tie_embeddings:
                 continue  # HF re-ties lm_head to embed_tokens from config.tie_word_embeddings
-            if key not in state:
-                raise ExportError(f"checkpoint lacks {key}")
-            out[theirs.format(i=i)] = state[key].detach().contiguous().clone()
+            if cfg.n_experts and ".feed_forward." in key:
+                continue  # Mixtral: below
+            out[theirs.format(i=i)] = take(key)
+    for i in range(cfg.n_layers) if cfg.n_experts else []:
+        gate_name = MIXTRAL_GATE[1].format(i=i)
+        if cfg.is_moe_layer(i):
+            out[gate_name] = take(MIXTRAL_GATE[0].format(i=i))
+            for e in range(cfg.n_experts):
+                for ours, theirs in MIXTRAL_EXPERT.items():
+                    out[theirs.format(i=i, e=e)] = take(ours.format(i=i, e=e))
+        else:  # a dense layer: identical experts behind a zero gate (see the module docstring)
+            out[gate_name] = torch.zeros(cfg.n_experts, cfg.dim)
+            for e in range(cfg.n_experts):
+                for ours, theirs in MIXTRAL_EXPERT.items():
+                    dense = ours.replace(".experts.{e}", "").format(i=i)
+                    out[theirs.format(i=i, e=e)] = take(dense)
     return out
 
 
@@ -100,22 +128,27 @@ def rope_fields(cfg: ModelConfig) -> tuple[int, dict]:
 
 
 def hf_config(cfg: ModelConfig, eos_id: int, dtype: torch.dtype):
-    from transformers import LlamaConfig
+    from transformers import LlamaConfig, MixtralConfig
 
+    config_class = MixtralConfig if cfg.n_experts else LlamaConfig
     max_positions, params = rope_fields(cfg)
-    if "rope_parameters" in getattr(LlamaConfig, "__annotations__", {}):  # transformers >= 5
+    if "rope_parameters" in getattr(config_class, "__annotations__", {}):  # transformers >= 5
         rope_kwargs = {"rope_parameters": params}
     else:
         theta = params.pop("rope_theta")
         rope_kwargs = {"rope_theta": theta, "rope_scaling": params if params["rope_type"] != "default" else None}
-    return LlamaConfig(
+    common = dict(
         vocab_size=cfg.vocab_size, hidden_size=cfg.dim, intermediate_size=cfg.ffn_dim,
         num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads, num_key_value_heads=cfg.n_kv_heads,
         head_dim=cfg.head_dim, hidden_act="silu", max_position_embeddings=max_positions,
-        rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings, attention_bias=False,
-        mlp_bias=False, bos_token_id=eos_id, eos_token_id=eos_id, torch_dtype=dtype,
-        architectures=["LlamaForCausalLM"], **rope_kwargs,
+        rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings,
+        bos_token_id=eos_id, eos_token_id=eos_id, torch_dtype=dtype, **rope_kwargs,
     )
+    if cfg.n_experts:  # routing as trainer/moe.py; capacity is a training-time limit, inference is dropless
+        return MixtralConfig(**common, num_local_experts=cfg.n_experts, num_experts_per_tok=cfg.moe_top_k,
+                             router_aux_loss_coef=cfg.moe_aux_loss_coef, sliding_window=None,
+                             architectures=["MixtralForCausalLM"])
+    return LlamaConfig(**common, attention_bias=False, mlp_bias=False, architectures=["LlamaForCausalLM"])
 
 
 def write_hf_folder(state: dict[str, torch.Tensor], cfg: ModelConfig, out: Path,
@@ -175,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ExportError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out} (LlamaForCausalLM)")
+    print(f"wrote {out} ({json.loads((out / 'config.json').read_text())['architectures'][0]})")
     return 0
 
 
