@@ -12,12 +12,14 @@ import sys
 from pipeline import registry
 from pipeline.errors import UsageError
 
-TOOLS = {"catalog": "list runs and stage outputs recorded in the catalog"}
+TOOLS = {"catalog": "list runs and stage outputs recorded in the catalog; record evaluations",
+         "report": "write a self-contained HTML report of one run (funnel, mix, tokens, loss, eval)"}
 
 
 def _usage() -> str:
     lines = ["usage: python -m pipeline <stage> --input IN --output OUT [--config FILE] [--set k=v ...]",
-             "       python -m pipeline catalog {runs,stages,init,finish-run} ...", "", "stages:"]
+             "       python -m pipeline catalog {runs,stages,init,finish-run,record-eval} ...",
+             "       python -m pipeline report --run RUN [--data-root DIR] [--out FILE]", "", "stages:"]
     names = registry.stage_names()
     width = max([len(n) for n in names + list(TOOLS)] + [8])
     lines += [f"  {n.ljust(width)}  {registry.describe(n)}" for n in names]
@@ -56,14 +58,16 @@ def catalog_cli(argv: list[str]) -> int:
     from pipeline.config import load_config
 
     p = argparse.ArgumentParser(prog="python -m pipeline catalog")
-    p.add_argument("command", choices=["runs", "stages", "init", "finish-run"])
-    p.add_argument("--run", help="run id (stages, finish-run)")
+    p.add_argument("command", choices=["runs", "stages", "init", "finish-run", "record-eval"])
+    p.add_argument("--run", help="run id (stages, finish-run, record-eval)")
+    p.add_argument("--report", help="record-eval: the evaluation's report.json")
+    p.add_argument("--data-root", help="data root (its catalog.sqlite is the default catalog)")
     p.add_argument("--status", default="succeeded", help="finish-run status")
     p.add_argument("--config")
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--url", help="catalog URL (overrides config)")
     args = p.parse_args(argv)
-    cfg = load_config(args.config, args.set)
+    cfg = load_config(args.config, args.set + ([f"run.data_root={args.data_root}"] if args.data_root else []))
     catalog = Catalog(args.url or cfg.catalog_url())
     catalog.init()
     if args.command == "init":
@@ -78,6 +82,13 @@ def catalog_cli(argv: list[str]) -> int:
         if not args.run:
             raise UsageError("catalog finish-run needs --run RUN")
         catalog.finish_run(args.run, args.status)
+    elif args.command == "record-eval":
+        from pipeline.report.evaluation import record_evaluation
+
+        if not (args.run and args.report):
+            raise UsageError("catalog record-eval needs --run RUN --report REPORT_JSON")
+        n = record_evaluation(catalog, args.run, args.report)
+        print(f"recorded {n} evaluated variant(s) of run {args.run} from {args.report}")
     return 0
 
 
@@ -99,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "catalog":
             return catalog_cli(rest)
+        if command == "report":
+            from pipeline.report.cli import report_cli
+
+            return report_cli(rest)
         registry.job_path(command)  # unknown stage -> UsageError
         return run_stage_cli(command, rest)
     except UsageError as e:

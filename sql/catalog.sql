@@ -34,3 +34,23 @@ CREATE TABLE IF NOT EXISTS stage_stats (
 );
 
 CREATE INDEX IF NOT EXISTS stage_outputs_by_stage ON stage_outputs (stage);
+
+-- Evaluation of a trained model's variants (fp32, int8, int4-rtn, int4-gptq), one row per variant,
+-- from `<eval_dir>/report.json` (trainer/evaluate.py) via `python -m pipeline catalog record-eval`.
+-- run_id is the data run whose tokens trained the model; several models per run are kept apart.
+CREATE TABLE IF NOT EXISTS evaluations (
+    run_id              TEXT NOT NULL,
+    model               TEXT NOT NULL,
+    variant             TEXT NOT NULL,
+    metric              TEXT NOT NULL,   -- what token_perplexity measures, e.g. token_perplexity
+    token_perplexity    DOUBLE PRECISION,
+    exact_match         DOUBLE PRECISION,
+    exact_match_items   BIGINT,
+    decode_tokens_per_s DOUBLE PRECISION,
+    peak_memory_bytes   BIGINT,
+    model_bytes         BIGINT,
+    tokens_dir          TEXT,
+    report_path         TEXT,
+    recorded_at         TEXT NOT NULL,
+    PRIMARY KEY (run_id, model, variant)
+);
