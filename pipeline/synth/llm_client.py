@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+from pipeline.progress import Progress
 from pipeline.synth.generator import ChatRequest
 
 
@@ -47,8 +48,19 @@ class OpenAIChatGenerator:
         self.stats = {"requests": 0, "cache_hits": 0, "retries": 0, "failed": 0, "empty": 0, "ok": 0}
 
     def complete(self, requests_: list[ChatRequest]) -> list[str | None]:
+        # LLM calls are the slow part of synthesis (seconds each): a line with rate and ETA every 10 s
+        progress = Progress("synth llm", "requests", total=len(requests_), every_s=10.0)
+
+        def one(request: ChatRequest) -> str | None:
+            try:
+                return self._one(request)
+            finally:
+                progress.advance()
+
         with ThreadPoolExecutor(max_workers=max(1, self.cfg.max_concurrency)) as pool:
-            return list(pool.map(self._one, requests_))
+            out = list(pool.map(one, requests_))
+        progress.finish()
+        return out
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.progress import Progress
 from pipeline.web.fetch import FetchLimits, FetchResult, fetch
 from pipeline.web.frontier import DONE, FAILED, SKIPPED, Frontier
 from pipeline.web.robots import RobotsRules
@@ -85,9 +86,13 @@ class _Loop:
         self.sink: WarcSink | None = None
         self.pool = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="crawl")
         self.written = frontier.count(DONE)
+        # pages written by this attempt (a resumed crawl starts past the pages already in its WARCs)
+        self.resumed = self.written
+        self.progress = Progress("crawl", "pages", total=max(s.max_pages - self.written, 0))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.progress.finish()
         if self.sink:
             self.sink.close()
 
@@ -103,6 +108,7 @@ class _Loop:
             for future in done:
                 kind, url, depth, attempt = self.pending.pop(future)
                 self._handle(kind, url, depth, attempt, future.result())
+            self.progress.update(self.written - self.resumed)
 
     def _finished(self) -> bool:
         return self.written >= self.s.max_pages or (not self.retries and not self.frontier.queued(1))
