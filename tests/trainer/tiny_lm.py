@@ -21,6 +21,17 @@ def _trained_state(token_dir: str, dim: int, n_layers: int, steps: int, seed: in
     shards = TokenShards(token_dir)
     cfg = ModelConfig(vocab_size=shards.vocab_size, dim=dim, n_layers=n_layers, n_heads=4, n_kv_heads=2,
                       max_seq_len=64)
+    threads = torch.get_num_threads()
+    # One thread: at dim 64 the matmuls are too small to split, and on a shared 2-core machine two
+    # threads spin against other processes (measured 8x slower under load).
+    torch.set_num_threads(1)
+    try:
+        return cfg, _train(cfg, shards, steps, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: ModelConfig, shards: TokenShards, steps: int, seed: int) -> dict:
     torch.manual_seed(seed)
     model = Transformer(cfg)
     windows = PackedWindows(shards.split("train"), 32)
@@ -33,7 +44,7 @@ def _trained_state(token_dir: str, dim: int, n_layers: int, steps: int, seed: in
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return cfg, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def trained_model(token_dir: Path, dim: int = 64, n_layers: int = 2, steps: int = 60, seed: int = 0) -> Transformer:

@@ -1,0 +1,92 @@
+"""trainer/quantize.py and trainer/gptq.py: error bounds, int8 logits, GPTQ beats RTN on its own
+objective, save/load round trip, model bytes."""
+
+import pytest
+import torch
+
+from tests.trainer.tiny_lm import trained_model
+from trainer.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
+from trainer.quantize import (
+    QuantConfig,
+    QuantLinear,
+    load_quantized,
+    model_bytes,
+    quantize_model,
+    rtn_linear,
+    save_quantized,
+)
+
+
+def test_int4_dequantize_error_bounded_per_group():
+    torch.manual_seed(0)
+    w = torch.randn(48, 128) * torch.linspace(0.1, 3.0, 128)  # groups of very different ranges
+    layer = rtn_linear(w, bits=4, group_size=32)
+    err = (layer.dequantized() - w).abs().reshape(48, 4, 32)
+    half_step = layer.scales.float()[..., None] / 2  # round-to-nearest: at most half a step per group
+    assert (err <= half_step + 1e-6).all()
+    assert layer.qweight.dtype == torch.uint8 and layer.qweight.shape == (48, 64)
+
+
+def test_int8_dequantize_error_bounded_per_channel():
+    torch.manual_seed(0)
+    w = torch.randn(32, 96) * torch.logspace(-2, 1, 32)[:, None]
+    layer = rtn_linear(w, bits=8, group_size=0)
+    assert ((layer.dequantized() - w).abs() <= layer.scales[:, None] / 2 + 1e-7).all()
+
+
+def test_group_size_falls_back_to_a_divisor():
+    assert rtn_linear(torch.randn(8, 192), 4, 128).group_size == 64
+
+
+def test_int8_logits_close_to_fp32(token_dir):
+    fp32 = trained_model(token_dir)
+    q = quantize_model(trained_model(token_dir), QuantConfig(method="int8"))
+    assert any(isinstance(m, QuantLinear) for m in q.modules())
+    x = torch.randint(0, fp32.cfg.vocab_size, (4, 48), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = fp32(x), q(x)
+    assert (a - b).norm() < 0.02 * a.norm()  # relative L2 error of the logits
+    assert (a - b).abs().max() < 0.1 * a.std()
+    assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.97
+    assert model_bytes(q) < 0.5 * model_bytes(fp32)
+
+
+@pytest.mark.parametrize("act_order", [False, True])
+def test_gptq_reconstruction_error_below_rtn(token_dir, act_order):
+    """||W X - Ŵ X|| on the calibration inputs of one layer: GPTQ's objective, lower than RTN's."""
+    model = trained_model(token_dir)
+    calib = calibration_windows(token_dir, QuantConfig(calib_samples=16), 64)
+    layer = model.layers[1].feed_forward.w2  # K = ffn_dim 192: 6 groups of 32
+    acc, inputs = HessianAccumulator(layer.in_features), []
+
+    def record(_module, inp, _out):
+        acc.add(inp[0])
+        inputs.append(inp[0].reshape(-1, layer.in_features))
+
+    hook = layer.register_forward_hook(record)
+    with torch.no_grad():
+        model(calib)
+    hook.remove()
+    x = torch.cat(inputs).t()  # (K, n)
+    w = layer.weight.detach()
+    packed, s, z = gptq_quantize_weight(w, acc.h, 32, act_order=act_order)
+    gptq = QuantLinear.from_codes(packed, s, z, 4, 32).dequantized()
+    rtn = rtn_linear(w, 4, 32).dequantized()
+    err_gptq, err_rtn = (w @ x - gptq @ x).norm(), (w @ x - rtn @ x).norm()
+    assert err_gptq < 0.9 * err_rtn, (err_gptq, err_rtn)
+
+
+@pytest.mark.parametrize("method", ["int8", "int4-rtn", "int4-gptq"])
+def test_save_load_round_trip(token_dir, tmp_path, method):
+    qcfg = QuantConfig(method=method, group_size=32, calib_samples=8)
+    calib = calibration_windows(token_dir, qcfg, 64) if method == "int4-gptq" else None
+    model = quantize_model(trained_model(token_dir), qcfg, calib)
+    save_quantized(model, qcfg, tmp_path / method, token_dir / "tokenizer.json")
+    loaded = load_quantized(tmp_path / method)
+    x = torch.randint(0, model.cfg.vocab_size, (2, 16), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert model_bytes(loaded) == model_bytes(model)
+    assert (tmp_path / method / "tokenizer.json").is_file()
+    # int4 codes take a quarter of int8's bytes; the fp32 embedding table dominates a model this small
+    assert model_bytes(loaded) < 0.5 * model_bytes(trained_model(token_dir))
