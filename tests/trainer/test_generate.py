@@ -1,13 +1,16 @@
 """trainer/generate.py and the KV cache in trainer/model.py: cached decoding equals recomputation,
 padding is invisible, the training forward is unchanged, sampling honours its knobs."""
 
+import pytest
 import torch
 
-from tests.trainer.tiny_lm import trained_model
+from tests.trainer.tiny_lm import one_thread, trained_model
 from trainer.generate import generate, next_token_probs
 from trainer.kv_cache import KVCache
 
 PROMPTS = [[5, 17, 42, 8, 99, 3, 21], [11], [64, 2, 7, 150]]  # different lengths in one batch
+
+pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 
 
 def test_greedy_with_kv_cache_equals_recompute_token_for_token(token_dir):

@@ -4,7 +4,7 @@ objective, save/load round trip, model bytes."""
 import pytest
 import torch
 
-from tests.trainer.tiny_lm import trained_model
+from tests.trainer.tiny_lm import one_thread, trained_model
 from trainer.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
 from trainer.quantize import (
     QuantConfig,
@@ -15,6 +15,8 @@ from trainer.quantize import (
     rtn_linear,
     save_quantized,
 )
+
+pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 
 
 def test_int4_dequantize_error_bounded_per_group():

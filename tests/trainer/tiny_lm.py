@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pytest
 import torch
 
 from trainer.data import PackedWindows, TokenShards
@@ -53,3 +54,13 @@ def trained_model(token_dir: Path, dim: int = 64, n_layers: int = 2, steps: int 
     model = Transformer(cfg)
     model.load_state_dict(state)
     return model.eval()
+
+
+@pytest.fixture(autouse=False)
+def one_thread():
+    """Tiny models run faster on one thread (no split of 64-wide matmuls, no spinning against other
+    processes on a shared machine); restored afterwards for the rest of the suite."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
