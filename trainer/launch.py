@@ -96,3 +96,41 @@ def dag_pretrain_command(params: Mapping, triggering_asset_events: Any, run_id: 
 def dag_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
     _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
     return export_command(out_dir, f"{out_dir}/hf")
+
+
+# Long-context extension (trainer/extend.py): an optional branch after pretrain.
+
+def extend_command(*, base_dir: str, tokens_dir: str, out_dir: str, seq_len: int, steps: int,
+                   num_procs: int = 1, hostfile: str = "", extra_sets: Iterable[str] = (),
+                   resume: bool = True) -> str:
+    if hostfile:
+        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.extend"]
+    elif num_procs > 1:
+        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.extend"]
+    else:
+        launcher = ["python", "-m", "trainer.extend"]
+    args = [*launcher, "--base", base_dir, "--data", tokens_dir, "--out", out_dir,
+            "--seq-len", str(seq_len), "--steps", str(steps)]
+    for item in extra_sets:
+        args += ["--set", item]
+    if resume:
+        args.append("--resume")
+    return shlex.join(args)
+
+
+def extend_out_dir(out_dir: str) -> str:
+    """The extension's run directory, inside the pretraining run it starts from."""
+    return f"{out_dir}/extend"
+
+
+def dag_extend_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """Params: extend_seq_len, extend_steps (and the pretrain task's num_procs, hostfile)."""
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    return extend_command(base_dir=out_dir, tokens_dir=tokens_dir, out_dir=extend_out_dir(out_dir),
+                          seq_len=params["extend_seq_len"], steps=params["extend_steps"],
+                          num_procs=params["num_procs"], hostfile=params.get("hostfile", ""))
+
+
+def dag_extend_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    return export_command(extend_out_dir(out_dir), f"{extend_out_dir(out_dir)}/hf")

@@ -250,13 +250,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        p = plan(config_from_args(args), args.resume)
+        cfg = config_from_args(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return run(cfg, args.resume)
+
+
+def run(cfg: TrainConfig, resume: bool) -> int:
+    """A whole CLI run (also trainer/extend.py's): plan, join the group, train, shut the group down."""
+    try:
+        p = plan(cfg, resume)
     except (ConfigError, ShardError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     ctx = distributed.setup()
     try:
-        _train(p, ctx, args.resume)
+        _train(p, ctx, resume)
     except BaseException:
         distributed.teardown(ctx, clean=False)  # no barrier: a failed rank must not wait for its peers
         raise

@@ -1,0 +1,141 @@
+"""Long-context extension: continued pretraining at a longer sequence length with YaRN RoPE scaling.
+
+    python -m trainer.extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
+    deepspeed --num_gpus 8 --module trainer.extend --base ... --data ... --out ... --seq-len 8192
+
+YaRN (Peng et al. 2023, arXiv:2309.00071): scale factor s = target / original length; frequencies
+interpolated by s below `beta_slow`=1 rotation over the original context, kept above `beta_fast`=32,
+ramped between (the paper's Llama values); attention logits tempered by mscale 0.1·ln(s) + 1 (its
+eq. 22, folded into cos/sin as HF does). The paper extends Llama 2 with 400 steps at LR 2e-5, about
+1/15 of its pretraining peak: the default here is 1/10 of the base run's peak with 20 warmup steps.
+
+The run is trainer.train's loop: this module only builds the TrainConfig (the base run's settings and
+its model with `max_seq_len` = target and `rope_scaling` = YaRN, weights from `init_from`). Windows of
+the target length are packed from the tokens directory, whose train shards carry the synth stage's
+long_pretrain documents (related documents concatenated to ~8k tokens) beside the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainer import rope, train
+from trainer.config import ConfigError, TrainConfig, build, parse_override
+from trainer.export import ExportError, locate
+from trainer.model import ModelConfig, Transformer
+
+BETA_FAST, BETA_SLOW = 32, 1  # YaRN's Llama settings (paper section 3.2 / appendix)
+LR_FRACTION = 0.1  # of the base run's peak LR (YaRN: 2e-5 against Llama 2's 3e-4)
+WARMUP_STEPS = 20  # YaRN's linear warmup
+
+
+def yarn_scaling(original: int, target: int) -> dict:
+    factor = target / original
+    return {"rope_type": "yarn", "factor": factor, "original_max_position_embeddings": original,
+            "beta_fast": BETA_FAST, "beta_slow": BETA_SLOW, "attention_factor": 0.1 * math.log(factor) + 1.0}
+
+
+def base_model_config(base: str | Path) -> tuple[dict, Path]:
+    """The base checkpoint's ModelConfig fields and its run directory."""
+    try:
+        ckpt_dir, tag = locate(base)
+    except ExportError as e:
+        raise ConfigError(f"--base: {e}") from e
+    return json.loads((ckpt_dir / tag / "model_config.json").read_text()), ckpt_dir.parent
+
+
+def extended_model(base_model: dict, target: int) -> dict:
+    """The base model at `target` tokens with YaRN from its own (original) pretraining length."""
+    scaling = base_model.get("rope_scaling")
+    kind = rope.rope_type(scaling)
+    if kind not in ("default", "yarn"):
+        raise ConfigError(f"the base model uses {kind} RoPE scaling; extending it with YaRN is not defined")
+    original = rope.original_max_len(scaling, base_model["max_seq_len"])
+    if target <= original:
+        raise ConfigError(f"--seq-len {target} must exceed the original context {original}")
+    return {**base_model, "max_seq_len": target, "rope_scaling": yarn_scaling(original, target)}
+
+
+def extension_config(base: str | Path, data: str, out: str, seq_len: int, config_file: str | None = None,
+                     overrides: list[str] | None = None) -> TrainConfig:
+    """The base run's train settings, then extension defaults, then `--config` and `--set`."""
+    base_model, base_run = base_model_config(base)
+    raw: dict[str, Any] = {}
+    base_train = base_run / "train_config.json"
+    if base_train.is_file():
+        raw = {k: v for k, v in json.loads(base_train.read_text()).items()
+               if k not in ("model", "data_dir", "out_dir", "init_from", "seq_len", "steps")}
+    # Keep tokens per step: the same batch of windows at target length would be target/original x larger.
+    mb = max(1, int(raw.get("micro_batch_size", 8) * base_model["max_seq_len"] // seq_len))
+    raw.update(model=extended_model(base_model, seq_len), init_from=str(base), data_dir=data, out_dir=out,
+               seq_len=0, micro_batch_size=mb, warmup_steps=WARMUP_STEPS,
+               lr=LR_FRACTION * float(raw.get("lr") or 0.0))
+    if config_file:
+        import yaml
+
+        raw.update(yaml.safe_load(Path(config_file).read_text()) or {})
+    for item in overrides or []:
+        keys, value = parse_override(item)
+        node = raw
+        for part in keys[:-1]:
+            node = node.setdefault(part, {})
+        node[keys[-1]] = value
+    return build(TrainConfig, raw, "config")
+
+
+def load_model(checkpoint: str | Path, **model_overrides: Any) -> Transformer:
+    """A trained model in eval mode, optionally with changed ModelConfig fields (e.g. RoPE scaling)."""
+    ckpt_dir, tag = locate(checkpoint)
+    fields = {**json.loads((ckpt_dir / tag / "model_config.json").read_text()), **model_overrides}
+    model = Transformer(ModelConfig(**fields))
+    train.load_initial_weights(model, str(checkpoint))
+    return model.eval()
+
+
+@torch.no_grad()
+def perplexity(model: Transformer, windows, max_windows: int = 16, batch: int = 4) -> float:
+    """Token-level perplexity exp(mean NLL) over the first `max_windows` windows (PackedWindows)."""
+    total, count = 0.0, 0
+    n = min(max_windows, len(windows))
+    for start in range(0, n, batch):
+        x, y = windows.batch(range(start, min(start + batch, n)))
+        logits = model(x).float()
+        total += torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    return math.exp(total / max(count, 1))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer.extend", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="the pretraining run (or checkpoint) to extend")
+    parser.add_argument("--data", required=True, help="tokens directory (with the long_pretrain documents)")
+    parser.add_argument("--out", required=True, help="run directory of the extension")
+    parser.add_argument("--seq-len", type=int, required=True, help="target context length (tokens)")
+    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
+    parser.add_argument("--config", help="YAML of TrainConfig fields over the base run's")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as trainer.train")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = list(args.set) + ([f"steps={args.steps}"] if args.steps is not None else [])
+    try:
+        cfg = extension_config(args.base, args.data, args.out, args.seq_len, args.config, overrides)
+    except (ConfigError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return train.run(cfg, args.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
