@@ -30,6 +30,7 @@ from trainer import rope, train
 from trainer.config import ConfigError, TrainConfig, build, parse_override
 from trainer.export import ExportError, locate
 from trainer.model import ModelConfig, Transformer
+from trainer.zero import PRESET_LR
 
 BETA_FAST, BETA_SLOW = 32, 1  # YaRN's Llama settings (paper section 3.2 / appendix)
 LR_FRACTION = 0.1  # of the base run's peak LR (YaRN: 2e-5 against Llama 2's 3e-4)
@@ -76,7 +77,7 @@ def extension_config(base: str | Path, data: str, out: str, seq_len: int, config
     mb = max(1, int(raw.get("micro_batch_size", 8) * base_model["max_seq_len"] // seq_len))
     raw.update(model=extended_model(base_model, seq_len), init_from=str(base), data_dir=data, out_dir=out,
                seq_len=0, micro_batch_size=mb, warmup_steps=WARMUP_STEPS,
-               lr=LR_FRACTION * float(raw.get("lr") or 0.0))
+               lr=LR_FRACTION * float(raw.get("lr") or PRESET_LR.get(raw.get("preset", "tiny"), 3e-4)))
     if config_file:
         import yaml
 
