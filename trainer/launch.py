@@ -160,3 +160,90 @@ def dag_evaluate_command(params: Mapping, triggering_asset_events: Any, run_id: 
                             max_windows=int(params.get("eval_max_windows", 64)),
                             draft_dir=params.get("eval_draft_dir", ""),
                             save_quantized=bool(params.get("eval_save_quantized", False)))
+
+
+# Post-training (trainer/sft.py, trainer/grpo.py): pretrain -> sft -> grpo, each inside the pretraining run.
+
+def _launcher(module: str, num_procs: int, hostfile: str) -> list[str]:
+    if hostfile:
+        return ["deepspeed", "--hostfile", hostfile, "--module", module]
+    if num_procs > 1:
+        return ["deepspeed", "--num_gpus", str(num_procs), "--module", module]
+    return ["python", "-m", module]
+
+
+def sft_out_dir(out_dir: str) -> str:
+    return f"{out_dir}/sft"
+
+
+def grpo_out_dir(out_dir: str) -> str:
+    return f"{out_dir}/grpo"
+
+
+def sft_command(*, base_dir: str, tokens_dir: str, out_dir: str, steps: int, lora_rank: int, lora_alpha: float,
+                lr: float, micro_batch_size: int, num_procs: int = 1, hostfile: str = "", config: str = "",
+                extra_sets: Iterable[str] = ()) -> str:
+    """LoRA SFT of `base_dir` on `<tokens_dir>/sft`. No --resume: a short run a retry simply redoes
+    (same seed, same result; the outputs are overwritten)."""
+    args = _launcher("trainer.sft", num_procs, hostfile)
+    if config:
+        args += ["--config", config]
+    args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
+    for item in (f"lora.rank={lora_rank}", f"lora.alpha={lora_alpha}", f"lr={lr}",
+                 f"micro_batch_size={micro_batch_size}", *extra_sets):
+        args += ["--set", item]
+    return shlex.join(args)
+
+
+def grpo_command(*, policy_dir: str, tokens_dir: str, out_dir: str, steps: int, group_size: int,
+                 prompts_per_step: int, max_new_tokens: int, beta: float, lr: float, num_procs: int = 1,
+                 hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (), resume: bool = True) -> str:
+    """GRPO from `policy_dir` on `<tokens_dir>/rl.jsonl`; a retried task resumes from its last checkpoint."""
+    args = _launcher("trainer.grpo", num_procs, hostfile)
+    if config:
+        args += ["--config", config]
+    args += ["--policy", policy_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
+    for item in (f"group_size={group_size}", f"prompts_per_step={prompts_per_step}",
+                 f"max_new_tokens={max_new_tokens}", f"beta={beta}", f"lr={lr}", *extra_sets):
+        args += ["--set", item]
+    if resume:
+        args.append("--resume")
+    return shlex.join(args)
+
+
+# Defaults of the optional DAG params the macros below read (Param(default=...) in the DAG).
+SFT_PARAMS = {"sft_steps": 200, "sft_lora_rank": 16, "sft_lora_alpha": 32.0, "sft_lr": 2e-4,
+              "sft_micro_batch_size": 8, "sft_config_file": ""}
+GRPO_PARAMS = {"grpo_steps": 100, "grpo_group_size": 8, "grpo_prompts_per_step": 8, "grpo_max_new_tokens": 64,
+               "grpo_beta": 0.04, "grpo_lr": 1e-6, "grpo_config_file": ""}
+
+
+def _param(params: Mapping, defaults: dict, key: str) -> Any:
+    return params.get(key, defaults[key])
+
+
+def dag_sft_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """SFT of the pretrain task's run into `<out_dir>/sft`. Params: SFT_PARAMS, plus num_procs, hostfile."""
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    p = {k: _param(params, SFT_PARAMS, k) for k in SFT_PARAMS}
+    return sft_command(base_dir=out_dir, tokens_dir=tokens_dir, out_dir=sft_out_dir(out_dir), steps=p["sft_steps"],
+                       lora_rank=p["sft_lora_rank"], lora_alpha=p["sft_lora_alpha"], lr=p["sft_lr"],
+                       micro_batch_size=p["sft_micro_batch_size"], num_procs=params.get("num_procs", 1),
+                       hostfile=params.get("hostfile", ""), config=p["sft_config_file"])
+
+
+def dag_grpo_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """GRPO from `<out_dir>/sft` into `<out_dir>/grpo`. Params: GRPO_PARAMS, plus num_procs, hostfile."""
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    p = {k: _param(params, GRPO_PARAMS, k) for k in GRPO_PARAMS}
+    return grpo_command(policy_dir=sft_out_dir(out_dir), tokens_dir=tokens_dir, out_dir=grpo_out_dir(out_dir),
+                        steps=p["grpo_steps"], group_size=p["grpo_group_size"],
+                        prompts_per_step=p["grpo_prompts_per_step"], max_new_tokens=p["grpo_max_new_tokens"],
+                        beta=p["grpo_beta"], lr=p["grpo_lr"], num_procs=params.get("num_procs", 1),
+                        hostfile=params.get("hostfile", ""), config=p["grpo_config_file"])
+
+
+def dag_grpo_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """The RL-tuned policy as a Hugging Face folder: `<out_dir>/grpo/hf`."""
+    _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    return export_command(grpo_out_dir(out_dir), f"{grpo_out_dir(out_dir)}/hf")
