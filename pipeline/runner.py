@@ -12,6 +12,7 @@ from pipeline.config import PipelineConfig, to_dict
 from pipeline.dataset import atomic_directory, require_dataset, write_dataset, write_stats
 from pipeline.errors import UsageError
 from pipeline.schema import validate_columns
+from pipeline.spark import job_step
 from pipeline.stage import StageContext, StageResult
 from pipeline.storage import filesystem, is_local
 
@@ -114,7 +115,8 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
             final_output = ctx.output
             with atomic_directory(final_output, ctx.spark) as tmp:
                 ctx.output = tmp
-                result = stage.run(ctx)
+                with job_step(ctx.spark, stage.name, "compute and write files"):
+                    result = stage.run(ctx)
                 rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
                 seconds = time.time() - started
                 rows_out = int(result.stats.get("rows_out", 0))
@@ -122,14 +124,16 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
                                   **result.stats}, ctx.spark)
             ctx.output = final_output
             return StageSummary(stage.name, ctx.run_id, final_output, rows_in, rows_out, seconds, status)
-        result = stage.run(ctx)
+        with job_step(ctx.spark, stage.name, "compute"):  # the stage's own actions (counts, stats)
+            result = stage.run(ctx)
     docs = result.documents
     if stage.output_kind == "documents" and docs is not None:
         validate_columns([(f.name, f.dataType.simpleString()) for f in docs.schema.fields],
                          f"output of stage '{stage.name}'")
     rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
     stats = {"stage": stage.name, "rows_in": rows_in, **result.stats}
-    written = write_dataset(ctx.spark, docs, ctx.output, stats, result.side_outputs)
+    with job_step(ctx.spark, stage.name, f"write {ctx.output}"):
+        written = write_dataset(ctx.spark, docs, ctx.output, stats, result.side_outputs)
     seconds = time.time() - started
     # seconds are known only after the write; add them without rewriting the data.
     fs = filesystem(ctx.output, ctx.spark)
@@ -142,4 +146,5 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
 def _count_inputs(stage, ctx: StageContext) -> int | None:
     if stage.input_kind != "documents":
         return None
-    return sum(ctx.spark.read.parquet(p).count() for p in ctx.inputs)
+    with job_step(ctx.spark, stage.name, "count input rows"):
+        return sum(ctx.spark.read.parquet(p).count() for p in ctx.inputs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 
 from pipeline.config import SparkConfig
 
@@ -49,3 +50,19 @@ def _quiet_ignored_path_warning(spark) -> None:
             "org.apache.spark.sql.execution.datasources.DataSource", level)
     except Exception:  # logging is cosmetic; never fail a stage over it
         pass
+
+
+@contextmanager
+def job_step(spark, stage: str, step: str):
+    """Name the Spark jobs run inside this block "<stage>: <step>" in the Spark UI (Jobs, SQL tabs).
+
+    The runner sets the job group per stage; this names the steps within it, then restores the
+    previous description, so nested steps read naturally and a failure leaves no stale name.
+    """
+    sc = spark.sparkContext
+    previous = sc.getLocalProperty("spark.job.description")
+    sc.setJobDescription(f"{stage}: {step}")
+    try:
+        yield
+    finally:
+        sc.setJobDescription(previous)

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from pipeline.catalog import SQL_DIR, Catalog, statements, sql_text
+from pipeline.catalog import SQL_DIR, Catalog, sql_text, statements
 from pipeline.report.evaluation import record_evaluation
 from pipeline.report.gather import rows_of
 from tests.report.demo_run import EVAL, RUN, STAGES, build_demo_run, stats_for
