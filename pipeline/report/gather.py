@@ -107,8 +107,10 @@ def _default_training_dir(data_root: str, run_id: str) -> str | None:
     base = Path(data_root) / run_id / "pretrain"
     if (base / "metrics.jsonl").is_file():
         return str(base)
-    runs = sorted(base.glob("*/metrics.jsonl"), key=lambda f: f.stat().st_mtime) if base.is_dir() else []
-    return str(runs[-1].parent) if runs else None
+    if not base.is_dir():
+        return None
+    runs = sorted(base.glob("*/metrics.jsonl"), key=lambda f: f.stat().st_mtime)
+    return str(runs[-1].parent) if runs else str(base)  # the note then says which folder lacks metrics
 
 
 def _training(data: RunData, training_dir: str | None) -> None:
