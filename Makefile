@@ -73,3 +73,8 @@ compose-env:
 	@test ! -e .env || (echo ".env exists; remove it first" && exit 1)
 	@$(PY) -c "import secrets,base64; print(f'POSTGRES_PASSWORD={secrets.token_urlsafe(24)}'); print(f'AIRFLOW_JWT_SECRET={secrets.token_urlsafe(32)}'); print('AIRFLOW_FERNET_KEY=' + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())" > .env
 	@echo "wrote .env; now: docker compose up"
+
+# Headless Chromium for the run-report tests (tests/report): Debian's package, installed when missing.
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)

@@ -70,6 +70,7 @@ STEPS = [
 FOLDERS = {step.stage: step.folder for step in STEPS}
 CURATED_FROM = "mix"
 TOKENS_FROM = "tokenize"
+REPORT_FILE = "report.html"  # <run dir>/report.html: written by the `report` task, named in the Asset extras
 
 curated = Asset(name=CURATED_ASSET_NAME)
 tokens = Asset(name=TOKENS_ASSET_NAME)
@@ -168,13 +169,29 @@ with DAG(
 
     @task(outlets=[curated, tokens])
     def publish(params=None, run_id=None, outlet_events=None):
-        """Mark the run done in the catalog; the Asset events carry where the data is."""
+        """Mark the run done in the catalog; the Asset events carry where the data and its report are."""
         from pipeline.orchestration import finish_run
 
         info = finish_run(params["data_root"], params["run_id"] or safe_run_id(run_id), TOKENS_FROM)
         run_dir = info["path"].rsplit("/", 1)[0]
+        info["report"] = f"{run_dir}/{REPORT_FILE}"  # written by `report`, the next and last task
         outlet_events[curated].extra = {**info, "path": f"{run_dir}/{CURATED_FROM}"}
         outlet_events[tokens].extra = {**info, "tokens_dir": info["path"]}
         return info
 
-    tasks[TOKENS_FROM] >> publish()
+    @task
+    def report(info: dict, params=None):
+        """`python -m pipeline report` for the run; logs where the HTML report is."""
+        import subprocess
+
+        argv = [sys.executable, "-m", "pipeline", "report", "--run", info["run_id"],
+                "--data-root", params["data_root"], "--out", info["report"]]
+        if params["config_file"]:
+            argv += ["--config", params["config_file"]]
+        subprocess.run(argv, check=True)
+        print(f"run report: {info['report']}", flush=True)
+        return info["report"]
+
+    published = publish()
+    tasks[TOKENS_FROM] >> published
+    report(published)
