@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
 def report_cli(argv: list[str]) -> int:
     from pipeline.catalog import Catalog
     from pipeline.config import load_config
-    from pipeline.report import build_report
+    from pipeline.report.build import build_report
 
     args = parser().parse_args(argv)
     overrides = list(args.set) + ([f"run.data_root={args.data_root}"] if args.data_root else [])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image
 
 from pipeline.report.figures import FUNNEL_COLOR
-from pipeline.report.gather import gather
-from pipeline.report.html import SECTIONS, render
+from pipeline.report.html import SECTIONS
 from tests.report.browser import headless
 from tests.report.html_tables import parse_report
 
@@ -57,11 +58,12 @@ def test_screenshot_shows_the_funnel_plot_at_the_top(built_report, tmp_path):
 def test_a_report_without_a_funnel_has_none_of_its_colour(built_report, tmp_path):
     """The negative control of the screenshot test: the same run with its funnel left out puts the other
     figures (quality, languages, mix) on screen, and none of them has the funnel's colour."""
-    data = gather(built_report["catalog"], "demo", str(built_report["data_root"]))
-    data.funnel = []
+    html, n = re.subn(r'<img id="fig-funnel"[^>]*>', "", built_report["html"])
+    assert n == 1
     page = tmp_path / "no-funnel.html"
-    page.write_text(render(data))
+    page.write_text(html)
     shot = tmp_path / "no-funnel.png"
     headless(page.as_uri(), tmp_path / "profile", f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={shot}")
     assert _funnel_mask(shot).sum() == 0
-    assert len(np.unique(np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3), axis=0)) > 50  # figures drawn
+    drawn = (np.asarray(Image.open(shot).convert("RGB")) < 250).any(axis=2).sum()
+    assert drawn > 100_000  # the other figures are on screen
