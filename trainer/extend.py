@@ -1,6 +1,7 @@
 """Long-context extension: continued pretraining at a longer sequence length with YaRN RoPE scaling.
 
     python -m trainer.extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
+    python -m trainer.extend --base ... --data ... --out ...          # --seq-len: 4x the base's context
     deepspeed --num_gpus 8 --module trainer.extend --base ... --data ... --out ... --seq-len 8192
 
 YaRN (Peng et al. 2023, arXiv:2309.00071): scale factor s = target / original length; frequencies
@@ -35,6 +36,7 @@ from trainer.zero import PRESET_LR
 BETA_FAST, BETA_SLOW = 32, 1  # YaRN's Llama settings (paper section 3.2 / appendix)
 LR_FRACTION = 0.1  # of the base run's peak LR (YaRN: 2e-5 against Llama 2's 3e-4)
 WARMUP_STEPS = 20  # YaRN's linear warmup
+DEFAULT_FACTOR = 4  # without --seq-len (Llama 2 4k -> 16k is YaRN's smallest extension; s = 16, 32 too)
 
 
 def yarn_scaling(original: int, target: int) -> dict:
@@ -64,10 +66,13 @@ def extended_model(base_model: dict, target: int) -> dict:
     return {**base_model, "max_seq_len": target, "rope_scaling": yarn_scaling(original, target)}
 
 
-def extension_config(base: str | Path, data: str, out: str, seq_len: int, config_file: str | None = None,
+def extension_config(base: str | Path, data: str, out: str, seq_len: int = 0, config_file: str | None = None,
                      overrides: list[str] | None = None) -> TrainConfig:
-    """The base run's train settings, then extension defaults, then `--config` and `--set`."""
+    """The base run's train settings, then extension defaults, then `--config` and `--set`.
+    `seq_len` 0: DEFAULT_FACTOR x the base's original context."""
     base_model, base_run = base_model_config(base)
+    seq_len = seq_len or DEFAULT_FACTOR * rope.original_max_len(base_model.get("rope_scaling"),
+                                                                base_model["max_seq_len"])
     raw: dict[str, Any] = {}
     base_train = base_run / "train_config.json"
     if base_train.is_file():
@@ -118,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base", required=True, help="the pretraining run (or checkpoint) to extend")
     parser.add_argument("--data", required=True, help="tokens directory (with the long_pretrain documents)")
     parser.add_argument("--out", required=True, help="run directory of the extension")
-    parser.add_argument("--seq-len", type=int, required=True, help="target context length (tokens)")
+    parser.add_argument("--seq-len", type=int, default=0,
+                        help=f"target context length in tokens (default: {DEFAULT_FACTOR}x the base's)")
     parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
     parser.add_argument("--config", help="YAML of TrainConfig fields over the base run's")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as trainer.train")

@@ -98,40 +98,46 @@ def dag_export_command(params: Mapping, triggering_asset_events: Any, run_id: st
     return export_command(out_dir, f"{out_dir}/hf")
 
 
-# Long-context extension (trainer/extend.py): an optional branch after pretrain.
+# Long-context extension (trainer/extend.py): an optional branch after pretrain, inside its run.
 
-def extend_command(*, base_dir: str, tokens_dir: str, out_dir: str, seq_len: int, steps: int,
-                   num_procs: int = 1, hostfile: str = "", extra_sets: Iterable[str] = (),
+# Defaults of the optional DAG params dag_extend_command reads (Param(default=...) in the DAG).
+# seq_len 0: 4x the base's context; lr 0: 1/10 of the base run's peak (trainer/extend.py).
+EXTEND_PARAMS = {"extend_seq_len": 0, "extend_steps": 400, "extend_lr": 0.0, "extend_config_file": ""}
+
+
+def extend_out_dir(out_dir: str) -> str:
+    return f"{out_dir}/extend"
+
+
+def extend_command(*, base_dir: str, tokens_dir: str, out_dir: str, seq_len: int, steps: int, lr: float = 0.0,
+                   num_procs: int = 1, hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
                    resume: bool = True) -> str:
-    if hostfile:
-        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.extend"]
-    elif num_procs > 1:
-        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.extend"]
-    else:
-        launcher = ["python", "-m", "trainer.extend"]
-    args = [*launcher, "--base", base_dir, "--data", tokens_dir, "--out", out_dir,
-            "--seq-len", str(seq_len), "--steps", str(steps)]
-    for item in extra_sets:
+    """YaRN continued pretraining of `base_dir` at `seq_len` (0: 4x its context); a retry resumes."""
+    args = _launcher("trainer.extend", num_procs, hostfile)
+    if config:
+        args += ["--config", config]
+    args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
+    if seq_len:
+        args += ["--seq-len", str(seq_len)]
+    for item in ([f"lr={lr}"] if lr else []) + list(extra_sets):
         args += ["--set", item]
     if resume:
         args.append("--resume")
     return shlex.join(args)
 
 
-def extend_out_dir(out_dir: str) -> str:
-    """The extension's run directory, inside the pretraining run it starts from."""
-    return f"{out_dir}/extend"
-
-
 def dag_extend_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
-    """Params: extend_seq_len, extend_steps (and the pretrain task's num_procs, hostfile)."""
+    """The pretrain task's run extended into `<out_dir>/extend`. Params: EXTEND_PARAMS, num_procs, hostfile."""
     tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    p = {k: _param(params, EXTEND_PARAMS, k) for k in EXTEND_PARAMS}
     return extend_command(base_dir=out_dir, tokens_dir=tokens_dir, out_dir=extend_out_dir(out_dir),
-                          seq_len=params["extend_seq_len"], steps=params["extend_steps"],
-                          num_procs=params["num_procs"], hostfile=params.get("hostfile", ""))
+                          seq_len=p["extend_seq_len"], steps=p["extend_steps"], lr=p["extend_lr"],
+                          num_procs=params.get("num_procs", 1), hostfile=params.get("hostfile", ""),
+                          config=p["extend_config_file"])
 
 
 def dag_extend_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """The extended model as a Hugging Face folder: `<out_dir>/extend/hf`."""
     _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
     return export_command(extend_out_dir(out_dir), f"{extend_out_dir(out_dir)}/hf")
 

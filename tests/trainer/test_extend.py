@@ -48,6 +48,7 @@ def test_extension_improves_perplexity_past_the_original_context(token_dir, tmp_
                                   overrides=["steps=30", "eval_every=0", "save_every=0", "log_every=1"])
     assert cfg.model["rope_scaling"]["factor"] == TARGET / ORIGINAL and cfg.model["max_seq_len"] == TARGET
     assert cfg.micro_batch_size == 4 and cfg.zero_stage == 0  # same tokens per step; the base's settings
+    assert extend.extension_config(base, str(token_dir), "o").model["max_seq_len"] == 4 * ORIGINAL  # default
     records = train(cfg)
     saved = json.loads((tmp_path / "ext" / "model_config.json").read_text())
     assert saved["rope_scaling"]["rope_type"] == "yarn"
@@ -69,13 +70,16 @@ def test_extend_cli_refuses_a_missing_base(tmp_path, capsys):
                                                   (2, ["deepspeed", "--num_gpus", "2", "--module", "trainer.extend"])])
 def test_dag_extend_command_parses_with_the_extend_cli(num_procs, launcher):
     params = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "", "out_dir": "/d/r1/pretrain/x",
-              "extend_seq_len": 8192, "extend_steps": 400, "num_procs": num_procs, "hostfile": ""}
+              "num_procs": num_procs, "hostfile": ""}
     argv = shlex.split(dag_extend_command(params, None, "manual", "llm_pipeline_tokens"))
     assert argv[:len(launcher)] == launcher
     args = extend.build_parser().parse_args(argv[len(launcher):])
-    assert (args.base, args.data, args.out, args.seq_len, args.steps, args.resume) == (
-        "/d/r1/pretrain/x", "/d/r1/tokens", "/d/r1/pretrain/x/extend", 8192, 400, True)
+    assert (args.base, args.data, args.out, args.seq_len, args.steps, args.resume, args.set) == (
+        "/d/r1/pretrain/x", "/d/r1/tokens", "/d/r1/pretrain/x/extend", 0, 400, True, [])  # 0: 4x the base's
+    argv = shlex.split(dag_extend_command({**params, "extend_seq_len": 8192, "extend_lr": 2e-5}, None, "m", "a"))
+    args = extend.build_parser().parse_args(argv[len(launcher):])
+    assert (args.seq_len, args.set) == (8192, ["lr=2e-05"])
     assert shlex.split(dag_extend_export_command(params, None, "manual", "llm_pipeline_tokens"))[3:] == [
         "--checkpoint", "/d/r1/pretrain/x/extend", "--out", "/d/r1/pretrain/x/extend/hf"]
-    assert "--set" in extend_command(base_dir="b", tokens_dir="t", out_dir="o", seq_len=64, steps=1,
-                                     extra_sets=["lr=1e-4"])
+    assert "--config" in extend_command(base_dir="b", tokens_dir="t", out_dir="o", seq_len=64, steps=1,
+                                        config="ext.yaml")
