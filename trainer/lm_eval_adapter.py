@@ -1,6 +1,6 @@
 """Our models inside lm-evaluation-harness (EleutherAI): the three methods of its `LM` interface.
 
-    lm_eval --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
+    python -m trainer.lm_eval_adapter run --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
         --tasks <task> --include_path <dir of task YAMLs>
 
 or from Python: `lm_eval.simple_evaluate(model=PipelineLM(model=m, tokenizer=tok), tasks=[...])`.
@@ -30,6 +30,8 @@ class PipelineLM(LM):
     def __init__(self, pretrained: str = "", model=None, tokenizer=None, batch_size: int | str = 8,
                  device: str = "cpu", max_length: int | None = None, **_ignored):
         super().__init__()
+        if not device or (str(device).startswith("cuda") and not torch.cuda.is_available()):
+            device = "cpu"  # the harness's CLI asks for cuda by default
         if model is None:
             from tokenizers import Tokenizer
 
