@@ -97,20 +97,24 @@ def gather(catalog, run_id: str, data_root: str, training_dir: str | None = None
     if not data.tokens:
         data.notes["tokens"] = "no `tokenize` stage stats in the catalog for this run"
 
-    _training(data, training_dir or _default_training_dir(data_root, run_id))
+    run_dirs = [str(Path(r["path"]).parent) for r in data.funnel if r["stage"] == "tokenize" and "://" not in r["path"]]
+    _training(data, training_dir or _default_training_dir([*run_dirs, str(Path(data_root) / run_id)]))
     _evaluations(data, catalog, eval_report)
     return data
 
 
-def _default_training_dir(data_root: str, run_id: str) -> str | None:
-    """The demo's `<run>/pretrain`, else the newest `<run>/pretrain/<training run>` (training DAG default)."""
-    base = Path(data_root) / run_id / "pretrain"
-    if (base / "metrics.jsonl").is_file():
-        return str(base)
-    if not base.is_dir():
-        return None
-    runs = sorted(base.glob("*/metrics.jsonl"), key=lambda f: f.stat().st_mtime)
-    return str(runs[-1].parent) if runs else str(base)  # the note then says which folder lacks metrics
+def _default_training_dir(run_dirs: list[str]) -> str | None:
+    """`<run dir>/pretrain` (the demo's), else its newest subfolder with metrics (the training DAG's
+    default `<tokens>/../pretrain/<training run>`); the run dir is where the catalog put `tokens`."""
+    for run_dir in run_dirs:
+        base = Path(run_dir) / "pretrain"
+        if (base / "metrics.jsonl").is_file():
+            return str(base)
+        runs = sorted(base.glob("*/metrics.jsonl"), key=lambda f: f.stat().st_mtime) if base.is_dir() else []
+        if runs:
+            return str(runs[-1].parent)
+    existing = [str(Path(d) / "pretrain") for d in run_dirs if (Path(d) / "pretrain").is_dir()]
+    return existing[0] if existing else None  # the note then says which folder lacks metrics
 
 
 def _training(data: RunData, training_dir: str | None) -> None:
