@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import UsageError
 
-VARIANT_ORDER = ("fp32", "int8", "int4-rtn", "int4-gptq")
+VARIANT_ORDER = ("fp32", "bf16", "int8", "int4-rtn", "int4-gptq")
 
 
 @dataclass

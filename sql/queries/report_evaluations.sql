@@ -13,4 +13,5 @@ SELECT model,
 FROM evaluations
 WHERE run_id = :run_id
 ORDER BY recorded_at DESC, model,
-         CASE variant WHEN 'fp32' THEN 0 WHEN 'int8' THEN 1 WHEN 'int4-rtn' THEN 2 WHEN 'int4-gptq' THEN 3 ELSE 4 END
+         CASE variant WHEN 'fp32' THEN 0 WHEN 'bf16' THEN 1 WHEN 'int8' THEN 2 WHEN 'int4-rtn' THEN 3
+                      WHEN 'int4-gptq' THEN 4 ELSE 5 END
