@@ -56,24 +56,31 @@ def parse_args(argv=None):
     p.add_argument("--group-size", type=int, default=128)
     p.add_argument("--calib-samples", type=int, default=64)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--target", default="bench", help="shape trained here: bench (below) or a trainer preset (125m)")
+    p.add_argument("--batch", type=int, default=4, help="training windows of 256 tokens per step")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--save-dir", help="write the models trained here as HF folders (target_hf, draft_hf) + tokens")
     p.add_argument("--json", help="also write the numbers here")
     return p.parse_args(argv)
 
 
-def train_model(shape: dict, tokens: Path, steps: int, seq_len: int = 256, batch: int = 4, seed: int = 0):
+def train_model(shape: dict, tokens: Path, steps: int, seq_len: int = 256, batch: int = 4, seed: int = 0,
+                lr: float = 3e-3, device: str = "cpu"):
     from trainer.data import PackedWindows, TokenShards
     from trainer.model import ModelConfig, Transformer, cross_entropy
 
     shards = TokenShards(tokens)
-    model = Transformer(ModelConfig(vocab_size=shards.vocab_size, **shape))
+    torch.manual_seed(seed)
+    model = Transformer(ModelConfig(vocab_size=shards.vocab_size, **shape)).to(device)
     windows = PackedWindows(shards.split("train"), seq_len)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         x, y = windows.batch(torch.randint(len(windows), (batch,), generator=gen).tolist())
-        loss = cross_entropy(model(x), y)
+        loss = cross_entropy(model(x.to(device)), y.to(device))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -84,9 +91,29 @@ def train_model(shape: dict, tokens: Path, steps: int, seq_len: int = 256, batch
     return model.eval()
 
 
+def save_models(root: Path, target, draft, tokens: Path, target_given: bool, draft_given: bool) -> None:
+    import shutil
+
+    from trainer.export import write_hf_folder
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name, model, given in (("target_hf", target, target_given), ("draft_hf", draft, draft_given)):
+        if not given:
+            state = {k: v.cpu() for k, v in model.state_dict().items()}
+            write_hf_folder(state, model.cfg, root / name, tokens / "tokenizer.json")
+    if not (root / "tokens").exists():
+        shutil.copytree(tokens, root / "tokens")
+    print(f"saved {root}/target_hf, draft_hf, tokens")
+
+
 def timed(fn) -> float:
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     fn()
+    if cuda:
+        torch.cuda.synchronize()
     return time.perf_counter() - t0
 
 
@@ -122,19 +149,26 @@ def main(argv=None) -> int:
         tokens = write_token_shards(Path(tempfile.mkdtemp(prefix="bench-inference-")) / "tokens", n_docs=6000,
                                     vocab_size=1024)
         print(f"token shards: {tokens}")
+    dev = args.device
     if args.model:
-        target = load_model(args.model).model
+        target = load_model(args.model, dev).model
     else:
-        print(f"training target {TARGET} for {args.steps} steps")
-        target = train_model(TARGET, tokens, args.steps)
+        from trainer.model import PRESETS
+
+        shape = TARGET if args.target == "bench" else {**PRESETS[args.target], "max_seq_len": 512}
+        print(f"training target {shape} for {args.steps} steps on {dev}")
+        target = train_model(shape, tokens, args.steps, batch=args.batch, lr=args.lr, device=dev)
     if args.draft:
-        draft = load_model(args.draft).model
+        draft = load_model(args.draft, dev).model
     else:
-        print(f"training draft {DRAFT} for {args.steps} steps")
-        draft = train_model(DRAFT, tokens, args.steps, seed=1)
+        print(f"training draft {DRAFT} for {args.steps} steps on {dev}")
+        draft = train_model(DRAFT, tokens, args.steps, batch=args.batch, seed=1, device=dev)
+    if args.save_dir:
+        save_models(Path(args.save_dir), target, draft, tokens, bool(args.model), bool(args.draft))
     shards = TokenShards(tokens)
     seq_len = min(target.cfg.max_seq_len, 256)
-    print(f"torch threads: {torch.get_num_threads()}")
+    print(f"torch threads: {torch.get_num_threads()}, device {dev}"
+          + (f" ({torch.cuda.get_device_name()})" if dev.startswith("cuda") else ""))
 
     results: dict = {"target_params": target.num_params(), "draft_params": draft.num_params()}
     # 1. Quality of the quantized variants.

@@ -54,12 +54,12 @@ def _codes(w: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor) -> torch.Te
 class HessianAccumulator:
     """Running H = 2/n Σ x xᵀ over every input row a layer sees (a forward hook)."""
 
-    def __init__(self, in_features: int):
-        self.h = torch.zeros(in_features, in_features, dtype=torch.float32)
+    def __init__(self, in_features: int, device: torch.device | str | None = None):
+        self.h = torch.zeros(in_features, in_features, dtype=torch.float32, device=device)
         self.n = 0
 
     def add(self, x: torch.Tensor) -> None:
-        x = x.reshape(-1, x.shape[-1]).float().cpu()
+        x = x.reshape(-1, x.shape[-1]).float().to(self.h.device)
         m = x.shape[0]
         self.h *= self.n / (self.n + m)
         self.n += m
@@ -73,33 +73,35 @@ def gptq_quantize_weight(weight: torch.Tensor, h: torch.Tensor, group_size: int,
     """GPTQ for one (N, K) weight and its (K, K) Hessian: (packed uint8, scales (N, G), zeros uint8 (N, G))."""
     w = weight.detach().float().clone()
     n, k = w.shape
+    dev = w.device
     g = group_size_for(k, group_size)
-    h = h.clone().float()
+    h = h.clone().float().to(dev)
     dead = torch.diag(h) == 0  # inputs that were always zero: any value works, keep H invertible
     h[dead, dead] = 1.0
     w[:, dead] = 0.0
 
     # Group parameters: static (from the unmodified weights) under act-order, else set when each
     # group's first column is reached, from the error-updated weights (the paper's algorithm).
-    scales = torch.zeros(n, k // g)
-    zeros = torch.zeros(n, k // g)
+    scales = torch.zeros(n, k // g, device=dev)
+    zeros = torch.zeros(n, k // g, device=dev)
     if act_order:
         for gi in range(k // g):
             scales[:, gi], zeros[:, gi] = min_max_params(w[:, gi * g:(gi + 1) * g])
         perm = torch.argsort(torch.diag(h), descending=True)
     else:
-        perm = torch.arange(k)
+        perm = torch.arange(k, device=dev)
     w, h = w[:, perm], h[perm][:, perm]
-    h += damp_percent * torch.mean(torch.diag(h)) * torch.eye(k)
+    h += damp_percent * torch.mean(torch.diag(h)) * torch.eye(k, device=dev)
     # Upper Cholesky factor of H^-1: row i holds the OBS update of column i onto later columns.
     hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
 
-    codes = torch.zeros(n, k)
+    codes = torch.zeros(n, k, device=dev)
+    order = perm.tolist()  # one host copy, not a device sync per column
     for b0 in range(0, k, block_size):
         b1 = min(b0 + block_size, k)
-        w1, err1, hinv1 = w[:, b0:b1].clone(), torch.zeros(n, b1 - b0), hinv[b0:b1, b0:b1]
+        w1, err1, hinv1 = w[:, b0:b1].clone(), torch.zeros(n, b1 - b0, device=dev), hinv[b0:b1, b0:b1]
         for i in range(b1 - b0):
-            col = int(perm[b0 + i])
+            col = order[b0 + i]
             gi = col // g
             if not act_order and col % g == 0:  # first column of its group (columns in order here)
                 rest = torch.cat((w1[:, i:], w[:, b1:]), dim=1)[:, :g]
@@ -116,7 +118,7 @@ def gptq_quantize_weight(weight: torch.Tensor, h: torch.Tensor, group_size: int,
 
 def _block_hessians(model, block: nn.Module, calibration: torch.Tensor, batch: int) -> dict[str, HessianAccumulator]:
     linears = {name: m for name, m in block.named_modules() if isinstance(m, nn.Linear)}
-    accs = {name: HessianAccumulator(m.in_features) for name, m in linears.items()}
+    accs = {name: HessianAccumulator(m.in_features, m.weight.device) for name, m in linears.items()}
     hooks = [m.register_forward_hook(lambda _m, inp, _out, a=accs[name]: a.add(inp[0]))
              for name, m in linears.items()]
     try:
@@ -138,7 +140,7 @@ def gptq_quantize_model(model, calibration: torch.Tensor, qcfg: QuantConfig, bat
         accs = _block_hessians(model, block, calibration, batch)
         for name, acc in accs.items():
             lin = block.get_submodule(name)
-            packed, s, z = gptq_quantize_weight(lin.weight.cpu(), acc.h, qcfg.group_size, qcfg.damp_percent,
+            packed, s, z = gptq_quantize_weight(lin.weight, acc.h, qcfg.group_size, qcfg.damp_percent,
                                                 qcfg.block_size, qcfg.act_order)
             g = group_size_for(lin.in_features, qcfg.group_size)
             layer = QuantLinear.from_codes(packed, s, z, 4, g).to(device)

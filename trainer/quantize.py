@@ -73,7 +73,7 @@ class QuantLinear(nn.Module):
     def from_codes(cls, qweight, scales, zeros, bits: int, group_size: int | None) -> QuantLinear:
         n = qweight.shape[0]
         k = qweight.shape[1] * (2 if bits == 4 else 1)
-        layer = cls(k, n, bits, group_size, scales.dtype)
+        layer = cls(k, n, bits, group_size, scales.dtype).to(qweight.device)
         layer.qweight.copy_(qweight)
         layer.scales.copy_(scales.reshape(layer.scales.shape))
         if zeros is not None:
