@@ -76,7 +76,13 @@ def run_stage(name: str, inputs: list[str], output: str, cfg: PipelineConfig, sk
                 require_dataset(path, spark)
         ctx = StageContext(spark=spark, config=cfg, settings=settings, inputs=list(inputs),
                            output=output, run_id=run_id)
-        summary = _execute(stage, ctx, skip, started)
+        try:
+            summary = _execute(stage, ctx, skip, started)
+        finally:
+            # Stages cache their annotated frame for stats + write. Spark matches cached plans by
+            # path, so a cache left behind would serve stale rows to a later stage that rereads a
+            # rewritten input in the same session (tests, benchmarks, a driver running many stages).
+            spark.catalog.clearCache()
     except BaseException as exc:
         catalog.finish_stage(run_id, name, status="failed", seconds=time.time() - started,
                              error=f"{type(exc).__name__}: {exc}"[:2000])

@@ -81,3 +81,16 @@ def test_schema_mismatch_is_rejected(tmp_path, data_root, run_stage_in, spark):
     with pytest.raises(SchemaMismatch, match="missing column 'text'"):
         run_stage_in("normalize", [not_docs], data_root / "r" / "normalize")
     assert not (data_root / "r" / "normalize").exists()
+
+
+def test_rerun_on_rewritten_input_sees_new_rows(tmp_path, data_root, run_stage_in, spark):
+    """A stage's cached frame must not outlive it: Spark matches cached plans by input path."""
+    ingest = data_root / "r5" / "ingest-jsonl"
+    first = _write_jsonl(tmp_path / "a.jsonl", [{"text": f"old {i}", "url": f"old{i}"} for i in range(3)])
+    run_stage_in("ingest-jsonl", [first], ingest)
+    run_stage_in("normalize", [ingest], data_root / "r5" / "normalize")
+    second = _write_jsonl(tmp_path / "b.jsonl", [{"text": f"new {i}", "url": f"new{i}"} for i in range(5)])
+    run_stage_in("ingest-jsonl", [second], ingest)  # the upstream stage reruns in place
+    summary = run_stage_in("normalize", [ingest], data_root / "r5" / "normalize")
+    texts = sorted(r.text for r in spark.read.parquet(str(data_root / "r5" / "normalize")).collect())
+    assert summary.rows_out == 5 and texts == [f"new {i}" for i in range(5)]
