@@ -115,7 +115,8 @@ def exact_match(model, tokenizer, items: list[HeldOutItem], max_new_tokens: int 
 
 def decode_speed(model, shards: TokenShards, new_tokens: int = 64, prompt_len: int = 16,
                  use_cache: bool = True) -> tuple[float, int | None]:
-    """(greedy decode tokens/s at batch 1 after a warm-up, peak CUDA bytes or None on CPU)."""
+    """(greedy decode tokens/s at batch 1 after a warm-up, the most CUDA memory decoding allocated
+    beyond what was already held (KV cache, activations), or None on CPU)."""
     val = shards.split("val") or shards.split("train")
     prompt = [int(t) for t in val[0][:prompt_len]]
     generate(model, [prompt], 4, use_cache=use_cache)  # warm-up: allocator, kernels, caches
@@ -123,10 +124,11 @@ def decode_speed(model, shards: TokenShards, new_tokens: int = 64, prompt_len: i
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+        held = torch.cuda.memory_allocated()
     t0 = time.perf_counter()
     out = generate(model, [prompt], new_tokens, use_cache=use_cache)
     if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated() if cuda else None
+    peak = torch.cuda.max_memory_allocated() - held if cuda else None
     return len(out.tokens[0]) / seconds, peak

@@ -5,7 +5,8 @@
 
 Per variant: token_perplexity on the val shards (trainer/eval_metrics.py; tokenizer-level, not word
 perplexity), exact match on held-out synthetic SFT/RL items, greedy decode tokens/s at batch 1,
-peak memory (CUDA only; null on CPU, where torch keeps no allocator statistics) and model bytes.
+peak memory (CUDA only: the variant's weights plus the most that decoding allocated on top; null on
+CPU, where torch keeps no allocator statistics) and model bytes.
 With `--draft`, speculative decoding of the fp32 target is timed against plain decoding.
 
 Writes `<out>/report.json` (the contract other tools read), `report.md` and `tradeoff.png`.
@@ -87,14 +88,17 @@ def evaluate(cfg: EvalConfig) -> dict:
         t0 = time.perf_counter()
         model = loaded.model if loaded.kind == "quantized" else variant_model(loaded.model, variant, cfg, calibration)
         quantize_s = time.perf_counter() - t0
-        tps, peak = decode_speed(model, shards, cfg.decode_tokens)
+        tps, working = decode_speed(model, shards, cfg.decode_tokens)
+        weights = model_bytes(model)
         row = {"variant": variant,
                METRIC: token_perplexity(model, shards, seq_len, cfg.max_windows),
                "exact_match": exact_match(model, tokenizer, items, cfg.max_new_tokens),
                "exact_match_items": len(items),
                "decode_tokens_per_s": tps,
-               "peak_memory_bytes": peak,
-               "model_bytes": model_bytes(model),
+               # this variant's weights + what decoding allocated on top (other variants held in
+               # this process are not counted); null on CPU
+               "peak_memory_bytes": None if working is None else weights + working,
+               "model_bytes": weights,
                "quantize_seconds": round(quantize_s, 3)}
         rows.append(row)
         print(f"{variant:>9}: {METRIC} {row[METRIC]:.4f} | exact_match {row['exact_match']} "
@@ -155,7 +159,8 @@ def markdown(report: dict) -> str:
         lines += ["", f"Speculative decoding (draft `{spec['draft']}`, k={spec['k']}): acceptance rate "
                   f"{spec['acceptance_rate']:.3f}, {spec['speculative_tokens_per_s']:.1f} vs "
                   f"{spec['target_tokens_per_s']:.1f} tok/s plain ({spec['speedup']:.2f}x)."]
-    lines += ["", "Peak memory is CUDA's allocator peak during decoding; '-' on CPU.", ""]
+    lines += ["", "Peak memory: the variant's weights plus CUDA's allocator peak on top of them while decoding "
+              "(KV cache, activations); '-' on CPU.", ""]
     return "\n".join(lines)
 
 
