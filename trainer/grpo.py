@@ -25,20 +25,17 @@ import types
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
-from trainer import checkpoint, distributed, moe, posttrain, rewards, zero
+from trainer import checkpoint, distributed, moe, posttrain, zero
 from trainer.config import ConfigError, load_config, to_dict
 from trainer.data import EpochSampler, rank_slice
-from trainer.generate import generate
 from trainer.grpo_loss import group_advantages, policy_loss, token_logprobs
 from trainer.metrics import MetricsLog
 from trainer.model import Transformer
+from trainer.rollout import Codec, TokenizerCodec, group_tensors, load_prompts, rollout
 from trainer.train import seed_everything
-
-CHAT_STOPS = ("<|im_end|>", "<|endoftext|>")  # the end of an assistant turn (ChatML), and EOS
 
 
 @dataclass
@@ -77,79 +74,6 @@ class GrpoConfig:
     save_every: int = 0  # 0: only at the end
     keep_checkpoints: int = 2
 
-
-class Codec(Protocol):
-    stop_ids: list[int]
-
-    def encode(self, text: str) -> list[int]: ...
-
-    def decode(self, ids: list[int]) -> str: ...
-
-
-class TokenizerCodec:
-    """The run's HF `tokenizers` file; a completion stops at `<|im_end|>` or EOS."""
-
-    def __init__(self, tokenizer_file: str | Path):
-        from tokenizers import Tokenizer
-
-        self.tok = Tokenizer.from_file(str(tokenizer_file))
-        self.stop_ids = [i for t in CHAT_STOPS if (i := self.tok.token_to_id(t)) is not None]
-
-    def encode(self, text: str) -> list[int]:
-        return self.tok.encode(text, add_special_tokens=False).ids
-
-    def decode(self, ids: list[int]) -> str:
-        return self.tok.decode(ids, skip_special_tokens=True)
-
-
-def load_prompts(data: str | Path) -> list[dict]:
-    """rl.jsonl records (`prompt_text` rendered with the chat template by the tokenize stage)."""
-    path = Path(data)
-    path = path / "rl.jsonl" if path.is_dir() else path
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: did the tokenize stage get synth RL records?")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    for r in records:
-        if "prompt_text" not in r:
-            r["prompt_text"] = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in r["messages"])
-            r["prompt_text"] += "<|im_start|>assistant\n"
-        rewards.check(r["checker"], "", r["answer"], r.get("tolerance"))  # unknown checkers fail here
-    if not records:
-        raise ConfigError(f"{path} holds no RL prompts")
-    return records
-
-
-@dataclass
-class Group:
-    prompt: list[int]
-    completions: list[list[int]]  # stop token included (the policy learns to stop)
-    rewards: list[float]
-
-
-def rollout(model: Transformer, codec: Codec, records: list[dict], cfg: GrpoConfig, max_prompt: int,
-            generator: torch.Generator) -> list[Group]:
-    prompts = [codec.encode(r["prompt_text"])[-max_prompt:] for r in records]
-    out = generate(model, [p for p in prompts for _ in range(cfg.group_size)], cfg.max_new_tokens,
-                   temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, stop_ids=codec.stop_ids,
-                   generator=generator)
-    stops, groups = set(codec.stop_ids), []
-    for i, (record, prompt) in enumerate(zip(records, prompts, strict=True)):
-        completions = out.tokens[i * cfg.group_size : (i + 1) * cfg.group_size]
-        texts = [codec.decode([t for t in c if t not in stops]) for c in completions]
-        groups.append(Group(prompt, completions, [rewards.reward(record, t) for t in texts]))
-    return groups
-
-
-def group_tensors(group: Group, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(inputs, completion targets, completion mask): one prompt, so no padding before the completions."""
-    width = max(1, max(len(c) for c in group.completions))
-    seq = torch.zeros((len(group.completions), len(group.prompt) + width), dtype=torch.long)
-    mask = torch.zeros((len(group.completions), width))
-    seq[:, : len(group.prompt)] = torch.tensor(group.prompt)
-    for i, c in enumerate(group.completions):
-        seq[i, len(group.prompt) : len(group.prompt) + len(c)] = torch.tensor(c, dtype=torch.long)
-        mask[i, : len(c)] = 1.0
-    return seq[:, :-1].to(device), seq[:, len(group.prompt):].to(device), mask.to(device)
 
 
 def completion_logprobs(model, inputs: torch.Tensor, targets: torch.Tensor, prompt_len: int,
@@ -192,7 +116,8 @@ def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict],
         lr = scheduler.get_last_lr()[0]
         mine = [prompts[int(i)] for i in rank_slice(sampler.take(cfg.prompts_per_step), per_rank, 0, ctx.rank, world)]
         gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed * 1_000_003 + step * 7919 + ctx.rank)
-        groups = rollout(model, codec, mine, cfg, max_prompt, gen)
+        groups = rollout(model, codec, mine, cfg.group_size, cfg.max_new_tokens, max_prompt, gen,
+                         temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
         r = torch.tensor([g.rewards for g in groups], dtype=torch.float32)
         advantages = group_advantages(r, cfg.adv_eps).to(ctx.device)
         batches = [group_tensors(g, ctx.device) for g in groups]

@@ -174,6 +174,7 @@ def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
         f"{trainable / 1e6:.3f}M trainable of {model.num_params() / 1e6:.2f}M | ZeRO-{cfg.zero_stage}, "
         f"{p.precision}, {world} rank(s) | {len(train_windows)} train windows of {p.seq_len}", flush=True)
     records: list[dict] = []
+    interval = torch.zeros((), device=ctx.device)  # response losses summed since the last log line
     engine.train()
     for step in range(1, cfg.steps + 1):
         lr = scheduler.get_last_lr()[0]
@@ -185,8 +186,12 @@ def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
             engine.backward(loss)
             engine.step()
             step_loss += loss.detach()
+        interval += step_loss / accum
         if step % cfg.log_every == 0 or step == cfg.steps:
-            (value,) = distributed.all_reduce_mean([step_loss.item() / accum], ctx.device)
+            # the mean over the interval: one step's response loss swings with how many response
+            # tokens its windows happen to hold
+            (value,) = distributed.all_reduce_mean([interval.item() / ((step - 1) % cfg.log_every + 1)], ctx.device)
+            interval.zero_()
             records.append({"step": step, "loss": value, "lr": lr})
             log.write(records[-1])
             say(f"step {step:>5}/{cfg.steps} | response loss {value:.4f} | lr {lr:.2e}", flush=True)
@@ -218,14 +223,15 @@ def _adapter_state(engine, zero_stage: int) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def evaluate(engine, windows: MaskedWindows, cfg: SftConfig, ctx) -> float | None:
     """Response-token loss on the first val windows (every rank runs the same number of batches)."""
-    per_rank = min(cfg.eval_batches, len(windows) // cfg.micro_batch_size // ctx.world_size)
+    mb = min(cfg.micro_batch_size, len(windows) // ctx.world_size)  # a small val split still counts
+    per_rank = min(cfg.eval_batches, len(windows) // max(mb, 1) // ctx.world_size)
     if per_rank == 0:
         return None
     engine.eval()
     total = 0.0
     for b in range(per_rank):
-        first = (b * ctx.world_size + ctx.rank) * cfg.micro_batch_size
-        x, y, m = (t.to(ctx.device) for t in windows.batch(range(first, first + cfg.micro_batch_size)))
+        first = (b * ctx.world_size + ctx.rank) * mb
+        x, y, m = (t.to(ctx.device) for t in windows.batch(range(first, first + mb)))
         total += masked_cross_entropy(engine(x), y, m).item()
     engine.train()
     (mean,) = distributed.all_reduce_mean([total / per_rank], ctx.device)

@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from trainer import distributed, grpo
+from trainer import distributed, grpo, rollout
 from trainer.config import load_config
 from trainer.grpo_loss import group_advantages, k3_kl, policy_loss, token_logprobs
 from trainer.model import ModelConfig, Transformer
@@ -74,7 +74,7 @@ def test_advantages_sum_to_zero_within_each_group():
 def _grads(model, groups, total_tokens, beta=0.0):
     model.zero_grad()
     for g in groups:
-        x, y, m = grpo.group_tensors(g, "cpu")
+        x, y, m = rollout.group_tensors(g, "cpu")
         logp = grpo.completion_logprobs(model, x, y, len(g.prompt), 1.0)
         adv = group_advantages(torch.tensor([g.rewards]))[0]
         ref = logp.detach() if beta else None
@@ -85,9 +85,9 @@ def _grads(model, groups, total_tokens, beta=0.0):
 
 def test_a_group_with_equal_rewards_contributes_no_gradient():
     model, codec = tiny_policy(), CharCodec()
-    flat = grpo.Group(codec.encode("1+2="), [codec.encode("3$"), codec.encode("3$"), codec.encode("12")],
+    flat = rollout.Group(codec.encode("1+2="), [codec.encode("3$"), codec.encode("3$"), codec.encode("12")],
                       [1.0, 1.0, 1.0])
-    mixed = grpo.Group(codec.encode("2+2="), [codec.encode("4$"), codec.encode("5$"), codec.encode("1")],
+    mixed = rollout.Group(codec.encode("2+2="), [codec.encode("4$"), codec.encode("5$"), codec.encode("1")],
                        [1.0, 0.0, 0.0])
     alone = _grads(model, [flat], total_tokens=11)
     assert all(torch.count_nonzero(g) == 0 for g in alone.values())

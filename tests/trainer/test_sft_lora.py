@@ -100,3 +100,22 @@ def test_bad_settings_are_config_errors(base_run, chat_tokens, tmp_path):
     with pytest.raises(ConfigError, match="max_seq_len"):
         sft.plan(cfg)
     assert sft.main(["--base", str(tmp_path / "none"), "--data", str(chat_tokens), "--out", str(tmp_path)]) == 2
+
+
+def test_grpo_cli_starts_from_the_sft_run_and_resumes(sft_run, chat_tokens, tmp_path):
+    """The chain's last link on the tokenize stage's rl.jsonl and tokenizer: `--policy <sft out>`."""
+    from trainer import grpo
+    from trainer.metrics import read_metrics
+
+    out, *_ = sft_run
+    args = ["--policy", str(out), "--data", str(chat_tokens), "--out", str(tmp_path), "--set", "group_size=4",
+            "--set", "prompts_per_step=2", "--set", "max_new_tokens=8", "--set", "lr=1e-3", "--set", "beta=0"]
+    assert grpo.main([*args, "--steps", "2"]) == 0
+    assert grpo.main([*args, "--steps", "2"]) == 2  # checkpoints there and no --resume: refused
+    assert grpo.main([*args, "--steps", "3", "--resume"]) == 0
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(r["kl"] is None and 0 <= r["reward_mean"] <= 1 and 0 < r["completion_len"] <= 8 for r in records)
+    policy = posttrain.load_model(tmp_path)  # what trainer.export reads
+    assert policy.cfg.to_dict() == posttrain.load_model(out).cfg.to_dict()
+    assert (tmp_path / "tokenizer.json").is_file()
