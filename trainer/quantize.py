@@ -224,4 +224,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: as __main__, this file's QuantLinear would be a second class
+    # beside trainer.quantize.QuantLinear (which trainer.gptq builds), and isinstance would miss it.
+    from trainer.quantize import main as _main
+
+    sys.exit(_main())

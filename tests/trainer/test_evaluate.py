@@ -5,10 +5,9 @@ import json
 import shutil
 
 import pytest
-import torch
 from tokenizers import Tokenizer
 
-from tests.trainer.tiny_lm import one_thread, trained_model
+from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
 from trainer.eval_metrics import held_out_items
 from trainer.evaluate import main
 from trainer.export import write_hf_folder
@@ -45,14 +44,7 @@ def eval_inputs(token_dir, tmp_path_factory):
     (tokens / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sft))
     (tokens / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rl))
 
-    # A run dir as trainer/train.py leaves it (ZeRO-0 layout: one mp_rank_00 file), tokenizer beside.
-    run = root / "pretrain"
-    tag = run / "checkpoints" / "step00000060"
-    tag.mkdir(parents=True)
-    torch.save({"module": model.state_dict()}, tag / "mp_rank_00_model_states.pt")
-    (tag / "model_config.json").write_text(json.dumps(model.cfg.to_dict()))
-    (run / "checkpoints" / "latest").write_text(tag.name)
-    shutil.copyfile(tokens / "tokenizer.json", run / "tokenizer.json")
+    run = write_run_dir(model, root / "pretrain", tokens / "tokenizer.json")
 
     draft = trained_model(token_dir, dim=32, n_layers=1, steps=30)
     hf_draft = write_hf_folder(draft.state_dict(), draft.cfg, root / "draft_hf", None)

@@ -1,15 +1,18 @@
 """trainer/quantize.py and trainer/gptq.py: error bounds, int8 logits, GPTQ beats RTN on its own
-objective, save/load round trip, model bytes."""
+objective, save/load round trip, model bytes, the CLI."""
+
+import json
 
 import pytest
 import torch
 
-from tests.trainer.tiny_lm import one_thread, trained_model
+from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
 from trainer.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
 from trainer.quantize import (
     QuantConfig,
     QuantLinear,
     load_quantized,
+    main,
     model_bytes,
     quantize_model,
     rtn_linear,
@@ -92,3 +95,20 @@ def test_save_load_round_trip(token_dir, tmp_path, method):
     assert (tmp_path / method / "tokenizer.json").is_file()
     # int4 codes take a quarter of int8's bytes; the fp32 embedding table dominates a model this small
     assert model_bytes(loaded) < 0.5 * model_bytes(trained_model(token_dir))
+
+
+def test_cli_quantizes_a_run_dir_and_the_folder_evaluates(token_dir, tmp_path):
+    from trainer.evaluate import main as evaluate_main
+    from trainer.load_model import load_model
+
+    run = write_run_dir(trained_model(token_dir), tmp_path / "run", token_dir / "tokenizer.json")
+    out = tmp_path / "q"
+    assert main(["--model", str(run), "--out", str(out), "--method", "int4-rtn", "--group-size", "32"]) == 0
+    loaded = load_model(out)
+    assert loaded.kind == "quantized" and loaded.tokenizer == out / "tokenizer.json"
+    assert sum(isinstance(m, QuantLinear) for m in loaded.model.modules()) == 14  # 7 linears x 2 blocks
+    assert main(["--model", str(run), "--out", str(tmp_path / "g"), "--method", "int4-gptq"]) == 2  # no --tokens
+    assert evaluate_main(["--model", str(out), "--tokens", str(token_dir), "--out", str(tmp_path / "e"),
+                          "--max-windows", "4", "--decode-tokens", "8"]) == 0
+    report = json.loads((tmp_path / "e" / "report.json").read_text())
+    assert [r["variant"] for r in report["variants"]] == ["int4-rtn"]  # a quantized folder is evaluated as is

@@ -64,3 +64,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def write_run_dir(model: Transformer, run: Path, tokenizer: Path, step: int = 60) -> Path:
+    """`run` laid out as trainer/train.py leaves a ZeRO-0 run: checkpoints/latest, one mp_rank_00 file
+    and model_config.json per tag, tokenizer.json beside (what trainer/export.py's reader takes)."""
+    import json
+    import shutil
+
+    tag = run / "checkpoints" / f"step{step:08d}"
+    tag.mkdir(parents=True)
+    torch.save({"module": model.state_dict()}, tag / "mp_rank_00_model_states.pt")
+    (tag / "model_config.json").write_text(json.dumps(model.cfg.to_dict()))
+    (run / "checkpoints" / "latest").write_text(tag.name)
+    shutil.copyfile(tokenizer, run / "tokenizer.json")
+    return run
