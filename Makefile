@@ -8,6 +8,8 @@ DATA_ROOT ?= $(REPO)/data
 AIRFLOW_HOME ?= $(REPO)/.airflow
 DEMO_RUN ?= demo
 DEMO_STEPS ?= 200
+# Post-training sized for a laptop CPU (the DAG's defaults are for real runs).
+DEMO_POSTTRAIN ?= "sft_steps": 60, "grpo_steps": 10, "grpo_group_size": 4, "grpo_prompts_per_step": 4, "grpo_max_new_tokens": 32, "eval_max_windows": 32
 
 # Everything Airflow and Spark need to run embedded, with this repo's dags/.
 export PATH := $(BIN):$(PATH)
@@ -46,12 +48,15 @@ demo: setup
 		> $(DATA_ROOT)/demo-airflow.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-airflow.log; exit 1)
 	$(BIN)/python -m pipeline catalog stages --run $(DEMO_RUN) --set run.data_root=$(DATA_ROOT)
 	@echo "curated data and token shards: $(DATA_ROOT)/$(DEMO_RUN)/   airflow log: $(DATA_ROOT)/demo-airflow.log"
-	@echo "training the tiny preset on $(DATA_ROOT)/$(DEMO_RUN)/tokens (training DAG: pretrain -> export) ..."
+	@echo "training the tiny preset on $(DATA_ROOT)/$(DEMO_RUN)/tokens (training DAG: pretrain -> export -> evaluate -> report; LoRA SFT -> GRPO) ..."
 	rm -rf $(DATA_ROOT)/$(DEMO_RUN)/pretrain
-	$(BIN)/airflow dags test llm_training -c '{"data_root": "$(DATA_ROOT)", "data_run_id": "$(DEMO_RUN)", "steps": $(DEMO_STEPS), "out_dir": "$(DATA_ROOT)/$(DEMO_RUN)/pretrain"}' \
+	$(BIN)/airflow dags test llm_training -c '{"data_root": "$(DATA_ROOT)", "data_run_id": "$(DEMO_RUN)", "steps": $(DEMO_STEPS), "out_dir": "$(DATA_ROOT)/$(DEMO_RUN)/pretrain", $(DEMO_POSTTRAIN)}' \
 		> $(DATA_ROOT)/demo-training.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-training.log; exit 1)
 	@grep -oE "step +[0-9]+/[0-9]+ \| (val_)?loss [0-9.]+" $(DATA_ROOT)/demo-training.log
+	@cat $(DATA_ROOT)/$(DEMO_RUN)/pretrain/eval/report.md
 	@echo "model: $(DATA_ROOT)/$(DEMO_RUN)/pretrain   Hugging Face export: $(DATA_ROOT)/$(DEMO_RUN)/pretrain/hf"
+	@echo "post-trained: $(DATA_ROOT)/$(DEMO_RUN)/pretrain/grpo/hf   training log: $(DATA_ROOT)/demo-training.log"
+	@echo "run report: $(DATA_ROOT)/$(DEMO_RUN)/report.html (data)   $(DATA_ROOT)/$(DEMO_RUN)/pretrain/report.html (data + training + evaluation)"
 
 test: setup
 	$(BIN)/ruff check .

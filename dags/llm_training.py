@@ -1,8 +1,10 @@
-"""Training DAG: pretrain (DeepSpeed ZeRO) -> export (Hugging Face folder).
+"""Training DAG: pretrain (DeepSpeed ZeRO) -> export -> evaluate (quantized variants) -> report,
+with post-training (LoRA SFT -> GRPO -> export) and long-context extension (YaRN) as branches.
 
 Wiring only. Scheduled on the data DAG's tokens Asset; each task runs the command a user would type
 (`python -m trainer.train ...`, `deepspeed --num_gpus N --module trainer.train ...`,
 `deepspeed --hostfile FILE ...`), built by trainer/launch.py and visible under "Rendered Template".
+Branches a Param turns off render `exit 99`, which BashOperator reports as "skipped".
 Where the tokens are: the `tokens_dir` Param; else the triggering asset event's extra["tokens_dir"];
 else `<data_root>/<data_run_id>/tokens`.
 """
@@ -31,6 +33,28 @@ TASK_ENV = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('
             "PYTHONPATH": str(REPO)}
 ARGS = "params, triggering_asset_events, run_id"
 
+
+def command(macro: str, toggle: str | None = None) -> str:
+    """The Jinja for a task's command line; `exit 99` (skipped) when its toggle Param is off."""
+    line = "{{ " + macro + "(" + ARGS + ") }}"
+    return line if toggle is None else "{% if params." + toggle + " %}" + line + "{% else %}exit 99{% endif %}"
+
+
+MACROS = {name: partial(getattr(launch, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
+          for name in ("pretrain_command", "export_command", "evaluate_command", "record_eval_command",
+                       "report_command", "sft_command", "grpo_command", "grpo_export_command",
+                       "extend_command", "extend_export_command")}
+
+
+def defaults_as_params(defaults: dict, titles: dict[str, str]) -> dict[str, Param]:
+    """Params for a launch.*_PARAMS dict (the macros read the same defaults when a key is absent)."""
+    out = {}
+    for key, value in defaults.items():
+        kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else \
+            "number" if isinstance(value, float) else "string"
+        out[key] = Param(value, type=kind, title=titles.get(key, key.replace("_", " ").capitalize()))
+    return out
+
 with DAG(
     dag_id="llm_training",
     description="Pretrain a Llama-style model with DeepSpeed ZeRO on the tokenized data, then export it.",
@@ -39,10 +63,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
-    user_defined_macros={
-        "pretrain_command": partial(launch.dag_pretrain_command, asset_name=TOKENS_ASSET_NAME),
-        "export_command": partial(launch.dag_export_command, asset_name=TOKENS_ASSET_NAME),
-    },
+    user_defined_macros=MACROS,
     tags=["llm-pipeline", "training"],
     params={
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",
@@ -66,16 +87,34 @@ with DAG(
                          description="Empty: <tokens_dir>/../pretrain/<this run id>."),
         "config_file": Param("", type="string", title="Training config YAML",
                              description="Optional trainer/config.py YAML; the fields above override it."),
+        "run_eval": Param(True, type="boolean", title="Evaluate",
+                          description="Perplexity, task accuracy and speed of fp32/int8/int4 variants, then the report."),
+        "eval_variants": Param(launch.EVAL_VARIANTS, type="string", title="Evaluated variants"),
+        "eval_max_windows": Param(64, type="integer", minimum=1, title="Perplexity windows (val shards)"),
+        "run_posttrain": Param(True, type="boolean", title="Post-train (LoRA SFT, then GRPO)"),
+        **defaults_as_params(launch.SFT_PARAMS, {"sft_lora_rank": "LoRA rank", "sft_lora_alpha": "LoRA alpha"}),
+        **defaults_as_params(launch.GRPO_PARAMS, {"grpo_group_size": "GRPO group size (G)",
+                                                  "grpo_beta": "KL coefficient beta (0: no reference model)"}),
+        "run_extend": Param(False, type="boolean", title="Long-context extension (YaRN)"),
+        **defaults_as_params(launch.EXTEND_PARAMS, {"extend_seq_len": "Extended context (0: 4x the base's)"}),
     },
 ) as dag:
-    pretrain = BashOperator(
-        task_id="pretrain",
-        bash_command="{{ pretrain_command(" + ARGS + ") }}",
-        env=TASK_ENV, append_env=True, cwd=str(REPO),
-    )
-    export = BashOperator(
-        task_id="export",
-        bash_command="{{ export_command(" + ARGS + ") }}",
-        env=TASK_ENV, append_env=True, cwd=str(REPO),
-    )
-    pretrain >> export
+    def task(task_id: str, macro: str, toggle: str | None = None, **kwargs) -> BashOperator:
+        return BashOperator(task_id=task_id, bash_command=command(macro, toggle), env=TASK_ENV, append_env=True,
+                            cwd=str(REPO), **kwargs)
+
+    pretrain = task("pretrain", "pretrain_command")
+    export = task("export", "export_command")
+    evaluate = task("evaluate", "evaluate_command", "run_eval")
+    record_eval = task("record_eval", "record_eval_command", "run_eval")
+    # The report runs whatever else was skipped; it shows a missing evaluation as absent.
+    report = task("report", "report_command", trigger_rule="none_failed")
+    sft = task("sft", "sft_command", "run_posttrain")
+    grpo = task("grpo", "grpo_command", "run_posttrain")
+    grpo_export = task("grpo_export", "grpo_export_command", "run_posttrain")
+    extend = task("extend", "extend_command", "run_extend")
+    extend_export = task("extend_export", "extend_export_command", "run_extend")
+
+    pretrain >> export >> evaluate >> record_eval >> report
+    pretrain >> sft >> grpo >> grpo_export
+    pretrain >> extend >> extend_export

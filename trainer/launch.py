@@ -253,3 +253,35 @@ def dag_grpo_export_command(params: Mapping, triggering_asset_events: Any, run_i
     """The RL-tuned policy as a Hugging Face folder: `<out_dir>/grpo/hf`."""
     _, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
     return export_command(grpo_out_dir(out_dir), f"{grpo_out_dir(out_dir)}/hf")
+
+
+# The run report (pipeline/report) and the evaluation's catalog record, after evaluate.
+
+def data_run_id(params: Mapping, triggering_asset_events: Any, asset_name: str, tokens_dir: str) -> str:
+    """The data run the model was trained on: the data_run_id Param; else the triggering event's
+    extra["run_id"]; else the folder above the tokens (`<data_root>/<run>/tokens`)."""
+    if params.get("data_run_id"):
+        return str(params["data_run_id"])
+    for event in reversed(list(_events(triggering_asset_events, asset_name))):
+        extra = getattr(event, "extra", None) or (event.get("extra") if isinstance(event, Mapping) else None)
+        if extra and extra.get("run_id"):
+            return str(extra["run_id"])
+    return Path(tokens_dir).parent.name
+
+
+def dag_record_eval_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """`python -m pipeline catalog record-eval`: the evaluate task's report.json into the catalog."""
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    run = data_run_id(params, triggering_asset_events, asset_name, tokens_dir)
+    return shlex.join(["python", "-m", "pipeline", "catalog", "record-eval", "--run", run,
+                       "--report", f"{out_dir}/eval/report.json", "--data-root", params["data_root"]])
+
+
+def dag_report_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
+    """`python -m pipeline report` of the data run with this training run's loss curve and evaluation:
+    `<out_dir>/report.html` (an evaluation the DAG skipped shows as absent, not as an error)."""
+    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
+    run = data_run_id(params, triggering_asset_events, asset_name, tokens_dir)
+    return shlex.join(["python", "-m", "pipeline", "report", "--run", run, "--data-root", params["data_root"],
+                       "--training-dir", out_dir, "--eval-report", f"{out_dir}/eval/report.json",
+                       "--out", f"{out_dir}/report.html"])

@@ -1,5 +1,6 @@
-"""The training DAG: imports cleanly, exposes its form, reads the data DAG's asset event, and runs
-pretrain -> export under dag.test() on token shards in the tokenize stage's format."""
+"""The training DAG: imports cleanly, exposes its form, reads the data DAG's asset event, skips the
+branches its toggles turn off, and runs pretrain -> export -> evaluate -> record_eval -> report under
+dag.test() on token shards in the tokenize stage's format."""
 
 from __future__ import annotations
 
@@ -42,7 +43,13 @@ def test_dag_imports_and_exposes_its_form(airflow_env):
     dag = training_dag()
     assert {"preset", "steps", "zero_stage", "micro_batch_size", "grad_accum", "lr", "num_procs",
             "tokens_dir", "out_dir"} <= set(dag.params.keys())
-    assert [t.task_id for t in dag.topological_sort()] == ["pretrain", "export"]
+    upstream = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
+    assert upstream == {"pretrain": [], "export": ["pretrain"], "evaluate": ["export"],
+                        "record_eval": ["evaluate"], "report": ["record_eval"], "sft": ["pretrain"],
+                        "grpo": ["sft"], "grpo_export": ["grpo"], "extend": ["pretrain"],
+                        "extend_export": ["extend"]}
+    assert {"run_eval", "run_posttrain", "run_extend", "sft_lora_rank", "grpo_group_size", "grpo_beta",
+            "extend_seq_len", "eval_variants"} <= set(dag.params.keys())
     assert all(t.retries >= 1 for t in dag.tasks)
     from pipeline.config import TOKENS_ASSET_NAME
 
@@ -67,14 +74,55 @@ def test_tokens_dir_comes_from_the_triggering_asset_event(airflow_env):
     assert "--steps 5" in cmd and "--resume" in cmd
 
 
+def test_branch_toggles_render_a_skip(airflow_env):
+    """A toggled-off branch renders `exit 99`, BashOperator's "skipped"; on, the launcher's command."""
+    from jinja2 import Environment
+
+    dag = training_dag()
+    params = dict(dag.params.dump(), data_run_id="r1", data_root="/data")
+    for task_id, toggle, module in (("sft", "run_posttrain", "trainer.sft"), ("extend", "run_extend", "trainer.extend"),
+                                    ("evaluate", "run_eval", "trainer.evaluate")):
+        template = Environment().from_string(dag.get_task(task_id).bash_command)
+        for on in (True, False):
+            line = template.render(params={**params, toggle: on}, triggering_asset_events={}, run_id="manual__1",
+                                   **dag.user_defined_macros)
+            assert (line == "exit 99") is (not on)
+            assert (f"python -m {module} " in line) is on
+    report = Environment().from_string(dag.get_task("report").bash_command).render(
+        params=params, triggering_asset_events={}, run_id="manual__1", **dag.user_defined_macros)
+    assert report.startswith("python -m pipeline report --run r1 --data-root /data --training-dir "
+                             "/data/r1/pretrain/manual__1")
+
+
 @pytest.mark.slow
-def test_dag_trains_and_exports_on_token_shards(airflow_env, tmp_path):
-    tokens = write_token_shards(tmp_path / "tokens")
-    out = tmp_path / "pretrain"
+def test_dag_trains_evaluates_and_reports_on_token_shards(airflow_env, tmp_path, monkeypatch):
+    from pipeline.catalog import Catalog
+
+    data_root = tmp_path / "data"
+    tokens = write_token_shards(data_root / "r1" / "tokens")
+    catalog_url = f"sqlite:///{data_root / 'catalog.sqlite'}"
+    monkeypatch.setenv("PIPELINE_CATALOG_URL", catalog_url)
+    catalog = Catalog(catalog_url)
+    catalog.init()
+    catalog.start_run("r1", str(data_root), "{}")
+    catalog.finish_run("r1", "succeeded")
+    out = data_root / "r1" / "pretrain" / "t1"
     dag = training_dag()
     run = dag.test(run_conf={"tokens_dir": str(tokens), "out_dir": str(out), "preset": "tiny", "steps": 30,
-                             "zero_stage": 2, "micro_batch_size": 8, "num_procs": 1})
+                             "zero_stage": 2, "micro_batch_size": 8, "num_procs": 1, "data_root": str(data_root),
+                             "data_run_id": "r1", "eval_max_windows": 4, "run_posttrain": False})
     assert str(run.state).endswith("success")
+    states = {ti.task_id: str(ti.state).split(".")[-1] for ti in run.get_task_instances()}
+    assert states["sft"] == states["grpo"] == states["extend"] == "skipped"
+    assert states["evaluate"] == states["report"] == "success"
+    report = json.loads((out / "eval" / "report.json").read_text())
+    assert report["metric"] == "token_perplexity"
+    assert {v["variant"] for v in report["variants"]} == {"fp32", "int8", "int4-rtn", "int4-gptq"}
+    columns, rows = catalog.query("report_evaluations", {"run_id": "r1"})
+    recorded = {row[columns.index("variant")]: row[columns.index("token_perplexity")] for row in rows}
+    assert recorded == {v["variant"]: v["token_perplexity"] for v in report["variants"]}
+    html = (out / "report.html").read_text()
+    assert "int4-gptq" in html and "token" in html.lower()
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     curve = [r["loss"] for r in records if "loss" in r]
     assert curve[-1] < curve[0] - 0.5
