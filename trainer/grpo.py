@@ -144,11 +144,13 @@ def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict],
                 for k, v in st.items():
                     stats[k] += v
         step += 1
-        values = [float(r.mean()), float(r.std(unbiased=False)), loss_sum / cfg.updates_per_batch,
+        # every rank holds as many rewards, so rank means of r and r² give the step's mean and std
+        values = [float(r.mean()), float(r.pow(2).mean()), loss_sum / cfg.updates_per_batch,
                   stats["kl"] / max(local_tokens * cfg.updates_per_batch, 1.0),
                   stats["clipped"] / max(local_tokens * cfg.updates_per_batch, 1.0),
                   local_tokens / r.numel(), float((r.std(dim=-1) == 0).float().mean())]
-        reward_mean, reward_std, loss_value, kl, clip_frac, length, flat = distributed.all_reduce_mean(values, ctx.device)
+        reward_mean, reward_sq, loss_value, kl, clip_frac, length, flat = distributed.all_reduce_mean(values, ctx.device)
+        reward_std = max(reward_sq - reward_mean**2, 0.0) ** 0.5
         record = {"step": step, "loss": loss_value, "reward_mean": reward_mean, "reward_std": reward_std,
                   "kl": kl if reference is not None else None, "completion_len": length, "clip_frac": clip_frac,
                   "zero_std_groups": flat, "lr": lr, "seconds": time.perf_counter() - t0}

@@ -124,6 +124,8 @@ def test_mean_reward_rises_on_a_tiny_verifiable_task(tmp_path):
     first, last = sum(rewards[:5]) / 5, sum(rewards[-5:]) / 5  # measured: 0.19 -> 0.51
     assert last > first + 0.15, rewards
     assert any(r["clip_frac"] > 0 for r in records)
+    for r in records:  # 0/1 rewards: the step's std is sqrt(p (1 - p))
+        assert abs(r["reward_std"] - (r["reward_mean"] * (1 - r["reward_mean"])) ** 0.5) < 1e-6
     assert all(r["kl"] is not None and r["kl"] >= 0 for r in records)
     assert all(0 < r["completion_len"] <= 3 for r in records)
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 18
