@@ -56,6 +56,7 @@ class GrpoConfig:
     beta: float = 0.04  # KL coefficient (DeepSeekMath); 0: no reference model
     updates_per_batch: int = 1  # μ policy updates per batch of rollouts (DeepSeekMath: 1)
     adv_eps: float = 1e-4
+    train_split_only: bool = True  # leave val-split prompts to trainer.evaluate (held out)
 
     # DeepSeekMath's policy LR 1e-6, constant; the tiny preset needs far more (configs/grpo_tiny.yaml).
     lr: float = 1e-6
@@ -183,7 +184,7 @@ def plan(cfg: GrpoConfig, resume: bool) -> tuple[list[dict], str]:
         raise ConfigError(f"max_new_tokens {cfg.max_new_tokens} leaves no room for a prompt in {mcfg.max_seq_len}")
     precision = zero.resolve_precision(cfg.precision, distributed.configure_accelerator())
     zero.deepspeed_config(types.SimpleNamespace(**asdict(cfg), micro_batch_size=1, grad_accum=1), 1, precision)
-    return load_prompts(cfg.data_dir), precision
+    return load_prompts(cfg.data_dir, cfg.train_split_only), precision
 
 
 def build_parser() -> argparse.ArgumentParser:
