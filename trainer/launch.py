@@ -217,10 +217,11 @@ def grpo_command(*, policy_dir: str, tokens_dir: str, out_dir: str, steps: int, 
     return shlex.join(args)
 
 
-# Defaults of the optional DAG params the macros below read (Param(default=...) in the DAG).
+# Defaults of the optional DAG params the macros below read (Param(default=...) in the DAG). They run
+# the default (tiny) preset: 32 new tokens leave 32 of its 64 positions to the prompt's end.
 SFT_PARAMS = {"sft_steps": 200, "sft_lora_rank": 16, "sft_lora_alpha": 32.0, "sft_lr": 2e-4,
               "sft_micro_batch_size": 8, "sft_config_file": ""}
-GRPO_PARAMS = {"grpo_steps": 100, "grpo_group_size": 8, "grpo_prompts_per_step": 8, "grpo_max_new_tokens": 64,
+GRPO_PARAMS = {"grpo_steps": 100, "grpo_group_size": 8, "grpo_prompts_per_step": 8, "grpo_max_new_tokens": 32,
                "grpo_beta": 0.04, "grpo_lr": 1e-6, "grpo_config_file": ""}
 
 
