@@ -179,6 +179,7 @@ def plot_tradeoff(report: dict, path: Path) -> None:
             ax.annotate(r["variant"], (r[key], r[METRIC]), textcoords="offset points", xytext=(4, 4))
         ax.set_xlabel(label)
         ax.set_ylabel(METRIC)
+        ax.ticklabel_format(axis="y", useOffset=False)  # show perplexities, not offsets from one
     fig.suptitle(f"{METRIC} vs speed and size")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
