@@ -8,6 +8,9 @@ Prompts of different lengths share one batch by **left padding**: pad slots are 
 and every real token's RoPE position counts only real tokens before it, so a padded sequence's
 logits equal the unpadded sequence's. The buffers are preallocated (no concatenation per step), and
 `truncate(n)` rolls the cache back, which speculative decoding needs after rejected draft tokens.
+
+With NTK ("dynamic") RoPE scaling, keys cached before a sequence outgrew the pretraining length keep
+the base they were rotated with, while recomputation would re-rotate them (HF's cache behaves alike).
 """
 
 from __future__ import annotations
