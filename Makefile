@@ -58,7 +58,7 @@ demo: setup
 	@echo "post-trained: $(DATA_ROOT)/$(DEMO_RUN)/pretrain/grpo/hf   training log: $(DATA_ROOT)/demo-training.log"
 	@echo "run report: $(DATA_ROOT)/$(DEMO_RUN)/report.html (data)   $(DATA_ROOT)/$(DEMO_RUN)/pretrain/report.html (data + training + evaluation)"
 
-test: setup
+test: setup chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
