@@ -43,7 +43,7 @@ def accept_drafts(p: torch.Tensor, q: torch.Tensor, drafts: list[int],
     that follows the n accepted drafts: a residual sample at the rejection, or a bonus from p[k])."""
     for j, x in enumerate(drafts):
         px, qx = float(p[j, x]), float(q[j, x])
-        if qx > 0 and (px >= qx or float(torch.rand((), generator=generator)) < px / qx):
+        if qx > 0 and (px >= qx or float(torch.rand((), generator=generator, device=p.device)) < px / qx):
             continue
         residual = (p[j] - q[j]).clamp(min=0)
         mass = float(residual.sum())
