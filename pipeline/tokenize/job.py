@@ -192,7 +192,7 @@ class Tokenize(Stage):
                 text = fs.read_text(f"{path.rstrip('/')}/{kind}.jsonl") if fs.exists(f"{path}/{kind}.jsonl") else ""
                 bucket.extend(json.loads(line) for line in text.splitlines() if line.strip())
         return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, cfg.val_fraction,
-                            cfg.shard_tokens), **write_rl(rl, tok, out)}
+                            cfg.shard_tokens), **write_rl(rl, tok, out, ctx.seed, cfg.val_fraction)}
 
 
 STAGE = Tokenize()

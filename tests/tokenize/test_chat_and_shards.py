@@ -40,3 +40,16 @@ def test_shard_writer_rolls_over_and_keeps_document_boundaries(tmp_path):
     assert raw[3] == 0 and raw[-1] == 0  # EOS after each document
     empty = ShardWriter(tmp_path, "val", "uint16", eos_id=0, shard_tokens=10).finish()
     assert empty[0]["num_tokens"] == 0 and (tmp_path / "val-00000.bin").stat().st_size == 0
+
+
+def test_small_chat_sets_still_hold_one_record_out():
+    from pipeline.tokenize.chat_data import assign_splits, split_of
+
+    ids = [f"rec{i}" for i in range(12)]
+    assert "val" not in {split_of(i, 0, 0.01) for i in ids}  # the plain hash rule alone holds none out
+    splits = assign_splits(ids, 0, 0.01)
+    assert list(splits.values()).count("val") == 1 and assign_splits(ids, 0, 0.01) == splits
+    assert set(assign_splits(ids, 0, 0.0).values()) == {"train"}  # val_fraction 0: nothing held out
+    assert assign_splits(["only"], 0, 0.5)["only"] == split_of("only", 0, 0.5)  # one record: rule as is
+    many = [f"doc{i}" for i in range(2000)]
+    assert assign_splits(many, 3, 0.1) == {i: split_of(i, 3, 0.1) for i in many}  # big sets: the hash rule

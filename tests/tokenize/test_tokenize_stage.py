@@ -61,6 +61,8 @@ def test_mix_synth_tokenize_round_trip(spark, tmp_path, run_stage_in):
     assert sum(s["num_docs"] for s in sft_index["shards"]) == len(sft_lines)
     rl = [json.loads(x) for x in (out / "rl.jsonl").read_text().splitlines()]
     assert {r["generator"] for r in rl} == {"short_rl", "long_rl"}
+    assert {r["split"] for r in rl} == {"train", "val"} and stats["rl_val_prompts"] >= 1  # held out for eval
+    assert {x["split"] for x in sft_lines} == {"train", "val"}
     for r in rl:
         assert check(r["checker"], f"Answer: {r['answer']}", r["answer"], r["tolerance"])
         assert r["prompt_text"].endswith("<|im_start|>assistant\n")
