@@ -27,16 +27,24 @@ def _events(triggering_asset_events: Any, asset_name: str) -> Iterable[Any]:
     return found
 
 
+def newest_event_extra(triggering_asset_events: Any, asset_name: str, key: str) -> str | None:
+    """extra[key] of the newest triggering event of `asset_name` that carries it."""
+    for event in reversed(list(_events(triggering_asset_events, asset_name))):
+        extra = getattr(event, "extra", None) or (event.get("extra") if isinstance(event, Mapping) else None)
+        if extra and extra.get(key):
+            return str(extra[key])
+    return None
+
+
 def resolve_tokens_dir(tokens_dir: str, triggering_asset_events: Any, asset_name: str,
                        data_root: str, data_run_id: str) -> str:
     """`tokens_dir` when given; else the newest triggering event's extra["tokens_dir"];
     else `<data_root>/<data_run_id>/tokens` (the pipeline's dataset layout)."""
     if tokens_dir:
         return tokens_dir
-    for event in reversed(list(_events(triggering_asset_events, asset_name))):
-        extra = getattr(event, "extra", None) or (event.get("extra") if isinstance(event, Mapping) else None)
-        if extra and extra.get("tokens_dir"):
-            return str(extra["tokens_dir"])
+    from_event = newest_event_extra(triggering_asset_events, asset_name, "tokens_dir")
+    if from_event:
+        return from_event
     if not data_run_id:
         raise ValueError("no tokens_dir: set the tokens_dir or data_run_id param, or trigger from the data DAG")
     return str(Path(data_root) / data_run_id / "tokens")
@@ -263,11 +271,7 @@ def data_run_id(params: Mapping, triggering_asset_events: Any, asset_name: str, 
     extra["run_id"]; else the folder above the tokens (`<data_root>/<run>/tokens`)."""
     if params.get("data_run_id"):
         return str(params["data_run_id"])
-    for event in reversed(list(_events(triggering_asset_events, asset_name))):
-        extra = getattr(event, "extra", None) or (event.get("extra") if isinstance(event, Mapping) else None)
-        if extra and extra.get("run_id"):
-            return str(extra["run_id"])
-    return Path(tokens_dir).parent.name
+    return newest_event_extra(triggering_asset_events, asset_name, "run_id") or Path(tokens_dir).parent.name
 
 
 def dag_record_eval_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
