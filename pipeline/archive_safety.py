@@ -28,6 +28,7 @@ from typing import BinaryIO
 REFUSAL_REASONS = (
     "absolute_path", "path_traversal", "link", "link_escape", "special_file", "too_many_members",
     "member_too_large", "total_too_large", "compression_ratio", "corrupt_archive", "duplicate_member",
+    "truncated_archive",
 )
 _CHUNK = 1 << 16
 
@@ -228,6 +229,8 @@ def gunzip(data: bytes, limits: ArchiveLimits) -> bytes:
                 break
     except zlib.error as exc:
         raise ArchiveRefused("corrupt_archive", str(exc)) from exc
+    if not decomp.eof:  # an interrupted download: part of a paper or book is not a document
+        raise ArchiveRefused("truncated_archive", f"gzip stream ends after {len(data)} bytes")
     return bytes(out)
 
 

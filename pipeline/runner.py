@@ -122,7 +122,9 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
             with atomic_directory(final_output, ctx.spark) as tmp:
                 ctx.output = tmp
                 with job_step(ctx.spark, stage.name, "compute and write files"):
-                    result = stage.run(ctx)
+                    result = ctx.account_input_rejects(stage.run(ctx))
+                for side, frame in result.side_outputs.items():  # e.g. input rows set aside
+                    frame.write.mode("overwrite").parquet(f"{tmp}/_{side}")
                 rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
                 seconds = time.time() - started
                 rows_out = int(result.stats.get("rows_out", 0))
@@ -131,7 +133,7 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
             ctx.output = final_output
             return StageSummary(stage.name, ctx.run_id, final_output, rows_in, rows_out, seconds, status)
         with job_step(ctx.spark, stage.name, "compute"):  # the stage's own actions (counts, stats)
-            result = stage.run(ctx)
+            result = ctx.account_input_rejects(stage.run(ctx))
     docs = result.documents
     if stage.output_kind == "documents" and docs is not None:
         validate_columns([(f.name, f.dataType.simpleString()) for f in docs.schema.fields],

@@ -27,18 +27,51 @@ class StageContext:
     inputs: list[str]
     output: str
     run_id: str
+    # Input rows `read_documents` set aside (null required column, invalid UTF-8), with their reason.
+    invalid_input: Any = None
 
     def read_documents(self):
-        """All inputs as one DataFrame, validated against the document schema."""
+        """All inputs as one DataFrame, validated against the document schema.
+
+        Rows no stage can process (a null `id`/`text`/`source`, a string that is not UTF-8) are
+        left out here and kept in `invalid_input`; the runner counts them under `rejected` in
+        `_stats.json` and writes them to `OUT/_rejected/` (see `account_input_rejects`).
+        """
+        from pyspark.sql import functions as F
+
+        from pipeline.parquet_input import read_parquet_dataset
+        from pipeline.rejects import RAW, RAW_LIMIT, REASON, invalid_document_reason, string_columns
+
         frames = []
         for path in self.inputs:
-            df = self.spark.read.parquet(path)
+            df = read_parquet_dataset(self.spark, path)
             validate_columns([(f.name, f.dataType.simpleString()) for f in df.schema.fields], path)
             frames.append(df)
         out = frames[0]
         for df in frames[1:]:
             out = out.unionByName(df, allowMissingColumns=True)
-        return out
+        out = out.withColumn(REASON, invalid_document_reason(string_columns(out)))
+        # Invalid UTF-8 would break Arrow in the excerpt too: keep the raw bytes' valid rendering.
+        raw = F.substring(F.expr("make_valid_utf8(text)"), 1, RAW_LIMIT)
+        self.invalid_input = out.filter(F.col(REASON).isNotNull()).select(
+            F.expr("make_valid_utf8(id)").alias("id"), F.expr("make_valid_utf8(url)").alias("url"),
+            F.expr("make_valid_utf8(source)").alias("source"), REASON, raw.alias(RAW))
+        return out.filter(F.col(REASON).isNull()).drop(REASON)
+
+    def account_input_rejects(self, result: StageResult) -> StageResult:
+        """Add the rows `read_documents` set aside to the stage's stats and `_rejected` side output."""
+        from pipeline.rejects import REASON, add_counts
+
+        if self.invalid_input is None:
+            return result
+        counts = {r[REASON]: int(r["count"]) for r in self.invalid_input.groupBy(REASON).count().collect()}
+        if not counts:
+            return result
+        add_counts(result.stats, "rejected", counts)
+        previous = result.side_outputs.get("rejected")
+        result.side_outputs["rejected"] = (self.invalid_input if previous is None else
+                                           previous.unionByName(self.invalid_input, allowMissingColumns=True))
+        return result
 
     @property
     def seed(self) -> int:

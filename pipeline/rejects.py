@@ -1,0 +1,122 @@
+"""Records set aside: reasons counted in `_stats.json`, bounded raw excerpts kept in `OUT/_rejected/`.
+
+Bad input is data, not a crash (ARCHITECTURE.md): a stage catches a failure per record, names a
+reason, keeps a bounded excerpt of the raw input and carries on with the rest. The helpers here
+are what ingest and annotate stages share for that: the excerpt bound, reason names for
+unexpected exceptions, the input checks every document stage gets from `read_documents`, and a
+per-record guard for `mapInPandas` functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# Characters kept of a rejected record: enough to see what was wrong with it, bounded so one
+# hostile 1 GiB line cannot make the side output as large as the input.
+RAW_LIMIT = 4096
+REASON = "reject_reason"
+RAW = "raw"
+
+# Core columns a document cannot lack (pipeline/schema.py marks them non-nullable).
+REQUIRED = ("id", "text", "source")
+
+
+def raw_excerpt(value: Any) -> str | None:
+    """The first RAW_LIMIT characters of a raw record, always writable as UTF-8."""
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray | memoryview):
+        text = bytes(value[: RAW_LIMIT * 4]).decode("utf-8", "backslashreplace")
+    else:
+        text = str(value)
+    # Lone surrogates (from a JSON "\ud800" escape) cannot be encoded; Arrow would refuse the row.
+    return text[:RAW_LIMIT].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_reason(exc: BaseException) -> str:
+    """A reason for an exception nobody planned for: counted by type, never raised."""
+    return f"error:{type(exc).__name__}"
+
+
+def add_counts(stats: dict, key: str, counts: dict[str, int]) -> dict:
+    """Merge `counts` into `stats[key]` (a reason -> count dict the report reads as `key.<reason>`)."""
+    if counts:
+        merged = dict(stats.get(key) or {})
+        for reason, n in counts.items():
+            merged[reason] = merged.get(reason, 0) + int(n)
+        stats[key] = merged
+    return stats
+
+
+def invalid_document_reason(columns: list[str]):
+    """A Spark column: why a document row cannot be processed (null required field, bad UTF-8), or null.
+
+    Parquet written by another tool can be schema-valid and still hold nulls in required columns
+    or strings that are not UTF-8; the latter crash Arrow before any stage code runs.
+    """
+    from pyspark.sql import functions as F
+
+    reason = F.lit(None).cast("string")
+    checks = [(F.col(c).isNull(), f"null_{c}") for c in REQUIRED if c in columns]
+    checks += [(~F.coalesce(F.expr(f"is_valid_utf8(`{c}`)"), F.lit(True)), "invalid_utf8") for c in columns]
+    for cond, name in reversed(checks):
+        reason = F.when(cond, F.lit(name)).otherwise(reason)
+    return reason
+
+
+def string_columns(df) -> list[str]:
+    return [f.name for f in df.schema.fields if f.dataType.simpleString() == "string"]
+
+
+def guard_batches(fn: Callable, out_columns: list[str]) -> Callable[[Iterator], Iterator]:
+    """Wrap a `mapInPandas` function so one failing record is rejected, not the whole job.
+
+    `fn` maps a pandas batch to a batch with `out_columns`. When a batch raises, its rows are
+    retried one by one; each row that still raises comes back with `reject_reason`
+    (`error:<Exception>`) and a bounded `raw` excerpt of its text, and every other column null.
+    The output schema is the stage's plus `reject_reason string, raw string`.
+    """
+    import pandas as pd
+
+    def run(batches):
+        for pdf in batches:
+            try:
+                yield _with_reason(fn(pdf), None, None)
+                continue
+            except Exception:  # noqa: BLE001 - retried per row below to find the bad record(s)
+                pass
+            parts = []
+            for i in range(len(pdf)):
+                row = pdf.iloc[i:i + 1].reset_index(drop=True)
+                try:
+                    parts.append(_with_reason(fn(row), None, None))
+                except Exception as exc:  # noqa: BLE001 - the record is set aside, the job goes on
+                    bad = pd.DataFrame({c: [row[c].iloc[0] if c in row and c != "text" else None]
+                                        for c in out_columns}).astype(object)
+                    raw = row["text"].iloc[0] if "text" in row else None
+                    parts.append(_with_reason(bad, error_reason(exc), raw_excerpt(raw)))
+            if parts:
+                yield pd.concat(parts, ignore_index=True)
+
+    return run
+
+
+def _with_reason(frame, reason: str | None, raw: str | None):
+    frame = frame.copy()
+    frame[REASON] = reason
+    frame[RAW] = raw
+    frame[REASON] = frame[REASON].astype(object)
+    frame[RAW] = frame[RAW].astype(object)
+    return frame
+
+
+def split_guarded(out) -> tuple[Any, Any, dict[str, int]]:
+    """(documents, rejected side output, reason counts) of a guarded `mapInPandas` result (cache it)."""
+    from pyspark.sql import functions as F
+
+    rejected = out.filter(F.col(REASON).isNotNull())
+    counts = {r[REASON]: int(r["count"]) for r in rejected.groupBy(REASON).count().collect()}
+    keep = [c for c in ("id", "url", "source") if c in out.columns]
+    return (out.filter(F.col(REASON).isNull()).drop(REASON, RAW),
+            rejected.select(*keep, REASON, RAW), counts)
