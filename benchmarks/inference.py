@@ -67,8 +67,8 @@ def parse_args(argv=None):
 
 def train_model(shape: dict, tokens: Path, steps: int, seq_len: int = 256, batch: int = 4, seed: int = 0,
                 lr: float = 3e-3, device: str = "cpu"):
-    from trainer.data import PackedWindows, TokenShards
-    from trainer.model import ModelConfig, Transformer, cross_entropy
+    from trainer.model.transformer import ModelConfig, Transformer, cross_entropy
+    from trainer.train.data import PackedWindows, TokenShards
 
     shards = TokenShards(tokens)
     torch.manual_seed(seed)
@@ -94,7 +94,7 @@ def train_model(shape: dict, tokens: Path, steps: int, seq_len: int = 256, batch
 def save_models(root: Path, target, draft, tokens: Path, target_given: bool, draft_given: bool) -> None:
     import shutil
 
-    from trainer.export import write_hf_folder
+    from trainer.model.export import write_hf_folder
 
     root.mkdir(parents=True, exist_ok=True)
     for name, model, given in (("target_hf", target, target_given), ("draft_hf", draft, draft_given)):
@@ -130,13 +130,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from trainer.data import TokenShards
-    from trainer.eval_metrics import token_perplexity
-    from trainer.generate import generate
-    from trainer.gptq import calibration_windows
-    from trainer.load_model import load_model
-    from trainer.quantize import QuantConfig, model_bytes, quantize_model
-    from trainer.speculative import speculative_generate
+    from trainer.eval.metrics import token_perplexity
+    from trainer.infer.generate import generate
+    from trainer.infer.load_model import load_model
+    from trainer.infer.speculative import speculative_generate
+    from trainer.quant.gptq import calibration_windows
+    from trainer.quant.quantize import QuantConfig, model_bytes, quantize_model
+    from trainer.train.data import TokenShards
 
     torch.manual_seed(0)
     tokens = Path(args.tokens) if args.tokens else None
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     if args.model:
         target = load_model(args.model, dev).model
     else:
-        from trainer.model import PRESETS
+        from trainer.model.transformer import PRESETS
 
         shape = TARGET if args.target == "bench" else {**PRESETS[args.target], "max_seq_len": 512}
         print(f"training target {shape} for {args.steps} steps on {dev}")

@@ -1,4 +1,4 @@
-"""Long-context extension: perplexity past the original context, before and after YaRN (trainer/extend.py).
+"""Long-context extension: perplexity past the original context, before and after YaRN (trainer/train/extend.py).
 
     python benchmarks/long_context.py                              # tiny model on generated text, ~1 min
     python benchmarks/long_context.py --base-steps 600 --target 512 --control
@@ -7,7 +7,7 @@
 Rows, each on the same validation windows of `--target` tokens (and of the original length):
 - base, plain RoPE: the pretrained model read past its context, no scaling (the baseline);
 - base + YaRN, no fine-tuning: only the frequencies and mscale changed (YaRN's "training-free" use);
-- YaRN extension: trainer/extend.py's continued pretraining at `--target` for `--extend-steps` steps;
+- YaRN extension: trainer/train/extend.py's continued pretraining at `--target` for `--extend-steps` steps;
 - with `--control`, the same continued pretraining with plain RoPE (how much of the gain is
   the extra training rather than YaRN).
 Printed: token-level perplexity (exp of the mean NLL) at both lengths, and each model's ratio to the
@@ -56,9 +56,10 @@ def main(argv=None) -> int:
 
     from tests.trainer.tiny_runs import tiny_config
     from tests.trainer.token_fixture import write_token_shards
-    from trainer import extend, rope
-    from trainer.data import PackedWindows, TokenShards
-    from trainer.train import train
+    from trainer.model import rope
+    from trainer.train import extend
+    from trainer.train.data import PackedWindows, TokenShards
+    from trainer.train.pretrain import train
 
     torch.set_num_threads(args.threads)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="long_context_"))

@@ -5,11 +5,11 @@
     python benchmarks/train.py --precision bf16 --preset 125m --seq-len 1024 --kinds plain,zero2   # a GPU
 
 Same model, batch, precision, optimizer (torch AdamW), clipping and LR schedule on both sides; the
-DeepSpeed side is the engine trainer/train.py drives. All configurations live in one process (one
+DeepSpeed side is the engine trainer/train/pretrain.py drives. All configurations live in one process (one
 per rank) and are timed in interleaved slots of a few steps, rotating the order every round, so a
 busy machine slows them alike; the median round counts. Printed: tokens/s, the ratio to the plain
 loop, each configuration's peak memory beside ZeRO's model-state formula, and MFU where the
-device's peak FLOP/s is known (trainer/metrics.py).
+device's peak FLOP/s is known (trainer/train/metrics.py).
 
 ZeRO's formula (Rajbhandari et al. 2020, section 5.1) for Ψ parameters over N data-parallel ranks,
 with p/g bytes per parameter/gradient and K = 12 bytes of optimizer state (fp32 master copy, Adam
@@ -97,8 +97,8 @@ def build(kind: str, model, cfg, args, ctx):
     """A `step(batch_list)` closure for one configuration."""
     import torch
 
-    from trainer import zero
-    from trainer.model import cross_entropy
+    from trainer.model.transformer import cross_entropy
+    from trainer.train import zero
 
     bf16, device = args.precision == "bf16", ctx.device
     if kind == "plain":
@@ -143,10 +143,10 @@ def build(kind: str, model, cfg, args, ctx):
 def worker(args) -> None:
     import torch
 
-    from trainer import distributed
     from trainer.config import load_config
-    from trainer.metrics import device_peak_flops
-    from trainer.model import Transformer, flops_per_token, model_config
+    from trainer.model.transformer import Transformer, flops_per_token, model_config
+    from trainer.train import distributed
+    from trainer.train.metrics import device_peak_flops
 
     ctx = distributed.setup()
     kinds = [k for k in args.kinds.split(",") if k]

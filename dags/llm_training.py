@@ -2,8 +2,8 @@
 with post-training (LoRA SFT -> GRPO -> export) and long-context extension (YaRN) as branches.
 
 Wiring only. Scheduled on the data DAG's tokens Asset; each task runs the command a user would type
-(`python -m trainer.train ...`, `deepspeed --num_gpus N --module trainer.train ...`,
-`deepspeed --hostfile FILE ...`), built by trainer/launch.py and visible under "Rendered Template".
+(`python -m trainer.train.pretrain ...`, `deepspeed --num_gpus N --module trainer.train.pretrain ...`,
+`deepspeed --hostfile FILE ...`), built by trainer/orchestration.py and visible under "Rendered Template".
 Branches a Param turns off render `exit 99`, which BashOperator reports as "skipped".
 Where the tokens are: the `tokens_dir` Param; else the triggering asset event's extra["tokens_dir"];
 else `<data_root>/<data_run_id>/tokens`.
@@ -22,7 +22,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from pipeline.config import TOKENS_ASSET_NAME
 from pipeline.orchestration import default_data_root
-from trainer import launch
+from trainer import orchestration
 
 REPO = Path(__file__).resolve().parent.parent
 tokens = Asset(name=TOKENS_ASSET_NAME)
@@ -40,14 +40,14 @@ def command(macro: str, toggle: str | None = None) -> str:
     return line if toggle is None else "{% if params." + toggle + " %}" + line + "{% else %}exit 99{% endif %}"
 
 
-MACROS = {name: partial(getattr(launch, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
+MACROS = {name: partial(getattr(orchestration, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
           for name in ("pretrain_command", "export_command", "evaluate_command", "record_eval_command",
                        "report_command", "sft_command", "grpo_command", "grpo_export_command",
                        "extend_command", "extend_export_command")}
 
 
 def defaults_as_params(defaults: dict, titles: dict[str, str]) -> dict[str, Param]:
-    """Params for a launch.*_PARAMS dict (the macros read the same defaults when a key is absent)."""
+    """Params for a orchestration.*_PARAMS dict (the macros read the same defaults when a key is absent)."""
     out = {}
     for key, value in defaults.items():
         kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else \
@@ -67,13 +67,13 @@ with DAG(
     tags=["llm-pipeline", "training"],
     params={
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",
-                        description="trainer/model.py PRESETS; the vocabulary comes from the tokenizer."),
+                        description="trainer/model/transformer.py PRESETS; the vocabulary comes from the tokenizer."),
         "steps": Param(200, type="integer", minimum=1, title="Training steps"),
         "zero_stage": Param(2, type="integer", enum=[0, 1, 2, 3], title="ZeRO stage"),
         "micro_batch_size": Param(8, type="integer", minimum=1, title="Micro batch per process"),
         "grad_accum": Param(1, type="integer", minimum=1, title="Gradient accumulation steps"),
         "lr": Param(0.0, type="number", minimum=0, title="Peak learning rate",
-                    description="0: the preset's (trainer/zero.py PRESET_LR)."),
+                    description="0: the preset's (trainer/train/zero.py PRESET_LR)."),
         "num_procs": Param(1, type="integer", minimum=1, title="Processes (GPUs, or CPU ranks)",
                            description=">1 launches `deepspeed --num_gpus N`."),
         "hostfile": Param("", type="string", title="DeepSpeed hostfile",
@@ -89,14 +89,14 @@ with DAG(
                              description="Optional trainer/config.py YAML; the fields above override it."),
         "run_eval": Param(True, type="boolean", title="Evaluate",
                           description="Perplexity, task accuracy and speed of fp32/int8/int4 variants, then the report."),
-        "eval_variants": Param(launch.EVAL_VARIANTS, type="string", title="Evaluated variants"),
+        "eval_variants": Param(orchestration.EVAL_VARIANTS, type="string", title="Evaluated variants"),
         "eval_max_windows": Param(64, type="integer", minimum=1, title="Perplexity windows (val shards)"),
         "run_posttrain": Param(True, type="boolean", title="Post-train (LoRA SFT, then GRPO)"),
-        **defaults_as_params(launch.SFT_PARAMS, {"sft_lora_rank": "LoRA rank", "sft_lora_alpha": "LoRA alpha"}),
-        **defaults_as_params(launch.GRPO_PARAMS, {"grpo_group_size": "GRPO group size (G)",
+        **defaults_as_params(orchestration.SFT_PARAMS, {"sft_lora_rank": "LoRA rank", "sft_lora_alpha": "LoRA alpha"}),
+        **defaults_as_params(orchestration.GRPO_PARAMS, {"grpo_group_size": "GRPO group size (G)",
                                                   "grpo_beta": "KL coefficient beta (0: no reference model)"}),
         "run_extend": Param(False, type="boolean", title="Long-context extension (YaRN)"),
-        **defaults_as_params(launch.EXTEND_PARAMS, {"extend_seq_len": "Extended context (0: 4x the base's)"}),
+        **defaults_as_params(orchestration.EXTEND_PARAMS, {"extend_seq_len": "Extended context (0: 4x the base's)"}),
     },
 ) as dag:
     def task(task_id: str, macro: str, toggle: str | None = None, **kwargs) -> BashOperator:

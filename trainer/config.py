@@ -1,6 +1,6 @@
 """Training configuration: dataclass defaults, then a YAML file, then `--set key=value` overrides.
 
-    preset: tiny              # a model preset of trainer/model.py
+    preset: tiny              # a model preset of trainer/model/transformer.py
     model: {n_layers: 4}      # overrides of that preset's ModelConfig fields
     steps: 200
     zero_stage: 2
@@ -40,7 +40,7 @@ class TrainConfig:
 
     # AdamW with Llama's settings (Touvron et al. 2023): betas (0.9, 0.95), wd 0.1, clip 1.0,
     # linear warmup then cosine decay to 10% of the peak.
-    lr: float = 0.0  # peak LR; 0: the preset's (trainer/zero.py PRESET_LR)
+    lr: float = 0.0  # peak LR; 0: the preset's (trainer/train/zero.py PRESET_LR)
     min_lr_ratio: float = 0.1
     warmup_steps: int = 20
     weight_decay: float = 0.1
@@ -61,7 +61,7 @@ class TrainConfig:
     eval_batches: int = 8  # val batches per rank per evaluation
     save_every: int = 100  # 0: only at the end
     keep_checkpoints: int = 2  # 0: keep all
-    # Peak FLOP/s of one device for MFU; 0: look the device up (trainer/metrics.py), else no MFU.
+    # Peak FLOP/s of one device for MFU; 0: look the device up (trainer/train/metrics.py), else no MFU.
     peak_flops: float = 0.0
 
 

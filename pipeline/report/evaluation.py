@@ -1,4 +1,4 @@
-"""The evaluation contract: `<eval_dir>/report.json` written by trainer/evaluate.py, one row per variant.
+"""The evaluation contract: `<eval_dir>/report.json` written by trainer/eval/evaluate.py, one row per variant.
 
 {"metric": "token_perplexity", "model": path, "tokens_dir": path,
  "variants": [{"variant": "fp32"|"int8"|"int4-rtn"|"int4-gptq", "token_perplexity": float,

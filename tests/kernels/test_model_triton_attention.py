@@ -1,4 +1,4 @@
-"""The Llama model of trainer/model.py trains with attention="triton" (Triton flash attention:
+"""The Llama model of trainer/model/transformer.py trains with attention="triton" (Triton flash attention:
 under the interpreter on CPU, compiled on a GPU) with the same losses as its SDPA path."""
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from tests.kernels.kernel_checks import DEVICE, INTERPRET
 
-model_mod = pytest.importorskip("trainer.model")
+model_mod = pytest.importorskip("trainer.model.transformer")
 
 STEPS = 3
 SEQ = 48  # <= the tiny preset's 64; not a multiple of the interpreter's 32-row query block

@@ -1,5 +1,5 @@
 """A demo-like run without Spark: catalog rows and `_stats.json` shaped like the real stages' output,
-small Parquet datasets, a training metrics.jsonl and an evaluation report.json (trainer/evaluate.py's
+small Parquet datasets, a training metrics.jsonl and an evaluation report.json (trainer/eval/evaluate.py's
 contract). Numbers are chosen so that every section has something to show and to check.
 """
 

@@ -1,4 +1,4 @@
-"""trainer/evaluate.py: the report contract on a checkpoint in the trainer's layout, exact match on
+"""trainer/eval/evaluate.py: the report contract on a checkpoint in the trainer's layout, exact match on
 held-out SFT/RL items, speculative decoding against an HF-exported draft."""
 
 import json
@@ -8,10 +8,10 @@ import pytest
 from tokenizers import Tokenizer
 
 from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
-from trainer.eval_metrics import held_out_items
-from trainer.evaluate import main
-from trainer.export import write_hf_folder
-from trainer.generate import generate
+from trainer.eval.evaluate import main
+from trainer.eval.metrics import held_out_items
+from trainer.infer.generate import generate
+from trainer.model.export import write_hf_folder
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 

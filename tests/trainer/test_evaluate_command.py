@@ -1,9 +1,9 @@
-"""trainer/launch.py's evaluate command: what the training DAG renders parses as trainer.evaluate's CLI."""
+"""trainer/orchestration.py's evaluate command: what the training DAG renders parses as trainer.eval.evaluate's CLI."""
 
 import shlex
 
-from trainer.evaluate import build_parser
-from trainer.launch import dag_evaluate_command, evaluate_command
+from trainer.eval.evaluate import build_parser
+from trainer.orchestration import dag_evaluate_command, evaluate_command
 
 PARAMS = {"tokens_dir": "", "data_root": "/data", "data_run_id": "r1", "out_dir": "", "preset": "tiny"}
 
@@ -11,7 +11,7 @@ PARAMS = {"tokens_dir": "", "data_root": "/data", "data_run_id": "r1", "out_dir"
 def test_dag_evaluate_command_evaluates_the_export_beside_the_run():
     cmd = dag_evaluate_command(PARAMS, None, "manual__2026-11-27T09:00:00", "llm_pipeline_tokens")
     argv = shlex.split(cmd)
-    assert argv[:3] == ["python", "-m", "trainer.evaluate"]
+    assert argv[:3] == ["python", "-m", "trainer.eval.evaluate"]
     args = build_parser().parse_args(argv[3:])
     run = "/data/r1/pretrain/manual__2026-11-27T09_00_00"
     assert (args.model, args.tokens, args.out) == (f"{run}/hf", "/data/r1/tokens", f"{run}/eval")

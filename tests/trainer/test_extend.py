@@ -1,4 +1,4 @@
-"""trainer/extend.py: YaRN settings, and on a tiny model, better perplexity past the original context."""
+"""trainer/train/extend.py: YaRN settings, and on a tiny model, better perplexity past the original context."""
 
 import json
 import math
@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from tests.trainer.tiny_runs import losses, tiny_config
-from trainer import extend
 from trainer.config import ConfigError
-from trainer.data import PackedWindows, TokenShards
-from trainer.launch import dag_extend_command, dag_extend_export_command, extend_command
-from trainer.train import train
+from trainer.orchestration import dag_extend_command, dag_extend_export_command, extend_command
+from trainer.train import extend
+from trainer.train.data import PackedWindows, TokenShards
+from trainer.train.pretrain import train
 
 ORIGINAL, TARGET = 16, 64
 
@@ -66,8 +66,8 @@ def test_extend_cli_refuses_a_missing_base(tmp_path, capsys):
     assert "--base" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("num_procs, launcher", [(1, ["python", "-m", "trainer.extend"]),
-                                                  (2, ["deepspeed", "--num_gpus", "2", "--module", "trainer.extend"])])
+@pytest.mark.parametrize("num_procs, launcher", [(1, ["python", "-m", "trainer.train.extend"]),
+                                                  (2, ["deepspeed", "--num_gpus", "2", "--module", "trainer.train.extend"])])
 def test_dag_extend_command_parses_with_the_extend_cli(num_procs, launcher):
     params = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "", "out_dir": "/d/r1/pretrain/x",
               "num_procs": num_procs, "hostfile": ""}

@@ -1,12 +1,12 @@
-"""trainer/generate.py and the KV cache in trainer/model.py: cached decoding equals recomputation,
+"""trainer/infer/generate.py and the KV cache in trainer/model/transformer.py: cached decoding equals recomputation,
 padding is invisible, the training forward is unchanged, sampling honours its knobs."""
 
 import pytest
 import torch
 
 from tests.trainer.tiny_lm import one_thread, trained_model
-from trainer.generate import generate, next_token_probs
-from trainer.kv_cache import KVCache
+from trainer.infer.generate import generate, next_token_probs
+from trainer.infer.kv_cache import KVCache
 
 PROMPTS = [[5, 17, 42, 8, 99, 3, 21], [11], [64, 2, 7, 150]]  # different lengths in one batch
 

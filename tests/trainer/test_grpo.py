@@ -5,10 +5,11 @@ import random
 import pytest
 import torch
 
-from trainer import distributed, grpo, rollout
 from trainer.config import load_config
-from trainer.grpo_loss import group_advantages, k3_kl, policy_loss, token_logprobs
-from trainer.model import ModelConfig, Transformer
+from trainer.model.transformer import ModelConfig, Transformer
+from trainer.posttrain import grpo, rollout
+from trainer.posttrain.grpo_loss import group_advantages, k3_kl, policy_loss, token_logprobs
+from trainer.train import distributed
 
 VOCAB = list("0123456789+=$")  # "$" ends a completion
 
@@ -133,10 +134,10 @@ def test_mean_reward_rises_on_a_tiny_verifiable_task(tmp_path):
 
 
 def test_val_split_prompts_stay_out_of_training(tmp_path):
-    """trainer.evaluate scores RL records of the val split as held out: GRPO must not train on them."""
+    """trainer.eval.evaluate scores RL records of the val split as held out: GRPO must not train on them."""
     import json
 
-    from trainer.eval_metrics import split_of
+    from trainer.eval.metrics import split_of
 
     records = [{"id": f"rec{i}", "prompt_text": f"{i}+0=", "answer": str(i), "checker": "arithmetic",
                 "tolerance": None} for i in range(40)]

@@ -1,4 +1,4 @@
-"""trainer/export.py: the folder loads in transformers with no custom code and its logits match ours."""
+"""trainer/model/export.py: the folder loads in transformers with no custom code and its logits match ours."""
 
 import json
 
@@ -8,8 +8,8 @@ import torch
 pytest.importorskip("transformers")
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from trainer.export import HF_NAMES, write_hf_folder  # noqa: E402
-from trainer.model import Transformer, model_config  # noqa: E402
+from trainer.model.export import HF_NAMES, write_hf_folder  # noqa: E402
+from trainer.model.transformer import Transformer, model_config  # noqa: E402
 
 VARIANTS = {
     "tied-gqa-plain": {},

@@ -1,4 +1,4 @@
-"""trainer/launch.py: where the tokens come from, and the commands the training DAG runs."""
+"""trainer/orchestration.py: where the tokens come from, and the commands the training DAG runs."""
 
 import shlex
 import sys
@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from trainer.launch import (
+from trainer.orchestration import (
     dag_export_command,
     dag_pretrain_command,
     default_out_dir,
     pretrain_command,
     resolve_tokens_dir,
 )
-from trainer.train import build_parser
+from trainer.train.pretrain import build_parser
 
 ASSET = "llm_pipeline_tokens"
 PARAMS = {"tokens_dir": "", "data_root": "/data", "data_run_id": "", "out_dir": "", "preset": "tiny", "steps": 50,
@@ -44,9 +44,9 @@ def test_default_out_dir_sits_beside_the_tokens():
 
 
 @pytest.mark.parametrize("num_procs, hostfile, launcher", [
-    (1, "", ["python", "-m", "trainer.train"]),
-    (4, "", ["deepspeed", "--num_gpus", "4", "--module", "trainer.train"]),
-    (4, "/etc/hosts.ds", ["deepspeed", "--hostfile", "/etc/hosts.ds", "--module", "trainer.train"]),
+    (1, "", ["python", "-m", "trainer.train.pretrain"]),
+    (4, "", ["deepspeed", "--num_gpus", "4", "--module", "trainer.train.pretrain"]),
+    (4, "/etc/hosts.ds", ["deepspeed", "--hostfile", "/etc/hosts.ds", "--module", "trainer.train.pretrain"]),
 ])
 def test_pretrain_command_is_what_a_user_types(num_procs, hostfile, launcher):
     cmd = pretrain_command(tokens_dir="/d/r/tokens", out_dir="/d/r/pretrain/x", preset="tiny", steps=10,
@@ -67,13 +67,13 @@ def test_dag_macros_agree_on_the_run_dir():
     exp = shlex.split(dag_export_command(params, None, "manual__1", ASSET))
     out = pre[pre.index("--out") + 1]
     assert out == "/data/r9/pretrain/manual__1"
-    assert exp == ["python", "-m", "trainer.export", "--checkpoint", out, "--out", f"{out}/hf"]
+    assert exp == ["python", "-m", "trainer.model.export", "--checkpoint", out, "--out", f"{out}/hf"]
 
 
 def test_launch_imports_nothing_heavy():
-    """The DAG imports trainer.launch at parse time: no torch, no deepspeed."""
+    """The DAG imports trainer.orchestration at parse time: no torch, no deepspeed."""
     import subprocess
 
-    code = "import sys, trainer.launch; print(sorted(m for m in ('torch', 'deepspeed') if m in sys.modules))"
+    code = "import sys, trainer.orchestration; print(sorted(m for m in ('torch', 'deepspeed') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,4 +1,4 @@
-"""trainer/model.py: shapes, causality, GQA, presets, the kernels/ hook, FLOPs."""
+"""trainer/model/transformer.py: shapes, causality, GQA, presets, the kernels/ hook, FLOPs."""
 
 import sys
 import types
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainer.model import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
+from trainer.model.transformer import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
 
 
 def tiny(**kw) -> ModelConfig:

@@ -1,4 +1,4 @@
-"""trainer/lm_eval_adapter.py: the harness's three requests on our model, and tiny local YAML tasks
+"""trainer/eval/lm_eval_adapter.py: the harness's three requests on our model, and tiny local YAML tasks
 over local JSONL files run end to end through lm_eval.simple_evaluate (no network, no hub)."""
 
 import json
@@ -12,7 +12,7 @@ import torch  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from tests.trainer.tiny_lm import one_thread, trained_model  # noqa: E402
-from trainer.lm_eval_adapter import PipelineLM  # noqa: E402
+from trainer.eval.lm_eval_adapter import PipelineLM  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 

@@ -1,4 +1,4 @@
-"""trainer/moe.py: Mixtral routing, the Switch aux loss, capacity and drops, and the Mixtral export."""
+"""trainer/model/moe.py: Mixtral routing, the Switch aux loss, capacity and drops, and the Mixtral export."""
 
 import json
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainer import moe
-from trainer.model import Transformer, cross_entropy, model_config
+from trainer.model import moe
+from trainer.model.transformer import Transformer, cross_entropy, model_config
 
 VOCAB = 96
 
@@ -116,7 +116,7 @@ def test_aux_loss_balances_a_collapsed_router():
 ], ids=["all-layers-yarn-gqa", "one-moe-layer-top1-untied"])
 def test_mixtral_export_logits_match_transformers(overrides, token_dir, tmp_path):
     transformers = pytest.importorskip("transformers")
-    from trainer.export import write_hf_folder
+    from trainer.model.export import write_hf_folder
 
     vocab = json.loads((token_dir / "index.json").read_text())["vocab_size"]
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""An MoE model through trainer.train (ZeRO-2): router stats in metrics.jsonl, then a Mixtral export."""
+"""An MoE model through trainer.train.pretrain (ZeRO-2): router stats in metrics.jsonl, then a Mixtral export."""
 
 import json
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from tests.trainer.tiny_runs import losses, tiny_config
-from trainer import moe
-from trainer.export import export
-from trainer.extend import load_model
-from trainer.metrics import read_metrics
-from trainer.train import train
+from trainer.model import moe
+from trainer.model.export import export
+from trainer.train.extend import load_model
+from trainer.train.metrics import read_metrics
+from trainer.train.pretrain import train
 
 N_EXPERTS = 4
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from tests.trainer.tiny_runs import losses, rewind, tiny_config
-from trainer.checkpoint import tag_for
-from trainer.metrics import read_metrics
-from trainer.train import train
+from trainer.train.checkpoint import tag_for
+from trainer.train.metrics import read_metrics
+from trainer.train.pretrain import train
 
 STAGES = (1, 2, 3)
 
@@ -67,8 +67,8 @@ def test_stages_agree_with_each_other(runs):
 def test_zero3_checkpoint_exports_to_transformers(runs, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from trainer.export import consolidated_state_dict, export, locate
-    from trainer.model import ModelConfig, Transformer
+    from trainer.model.export import consolidated_state_dict, export, locate
+    from trainer.model.transformer import ModelConfig, Transformer
 
     run_dir = runs[3][0]
     hf_dir = export(run_dir, tmp_path / "hf")
@@ -85,7 +85,7 @@ def test_zero3_checkpoint_exports_to_transformers(runs, tmp_path):
 
 
 def test_grad_accum_matches_a_bigger_micro_batch(runs, token_dir, tmp_path):
-    """2 micro-batches of 2 see the same windows as 1 of 4 (trainer/data.py rank_slice), so the
+    """2 micro-batches of 2 see the same windows as 1 of 4 (trainer/train/data.py rank_slice), so the
     losses agree up to float rounding of the accumulated gradients."""
     accum = train(tiny_config(token_dir, tmp_path / "accum", "zero_stage=2", "micro_batch_size=2", "grad_accum=2",
                               "steps=8", "eval_every=0", "save_every=0"))

@@ -1,4 +1,4 @@
-"""trainer/quantize.py and trainer/gptq.py: error bounds, int8 logits, GPTQ beats RTN on its own
+"""trainer/quant/quantize.py and trainer/quant/gptq.py: error bounds, int8 logits, GPTQ beats RTN on its own
 objective, save/load round trip, model bytes, the CLI."""
 
 import json
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
-from trainer.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
-from trainer.quantize import (
+from trainer.quant.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
+from trainer.quant.quantize import (
     QuantConfig,
     QuantLinear,
     load_quantized,
@@ -98,8 +98,8 @@ def test_save_load_round_trip(token_dir, tmp_path, method):
 
 
 def test_cli_quantizes_a_run_dir_and_the_folder_evaluates(token_dir, tmp_path):
-    from trainer.evaluate import main as evaluate_main
-    from trainer.load_model import load_model
+    from trainer.eval.evaluate import main as evaluate_main
+    from trainer.infer.load_model import load_model
 
     run = write_run_dir(trained_model(token_dir), tmp_path / "run", token_dir / "tokenizer.json")
     out = tmp_path / "q"

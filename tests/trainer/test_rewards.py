@@ -1,10 +1,10 @@
-"""trainer/rewards.py re-implements pipeline/synth/checkers.py (trainer/ may not import pipeline/):
+"""trainer/eval/rewards.py re-implements pipeline/synth/checkers.py (trainer/ may not import pipeline/):
 both must give the same verdict on every case of this table, and the verdicts must be the right ones."""
 
 import pytest
 
 from pipeline.synth import checkers
-from trainer import rewards
+from trainer.eval import rewards
 
 # (checker, completion, answer, tolerance, expected verdict)
 CASES = [

@@ -1,4 +1,4 @@
-"""trainer/rope.py against transformers' ROPE_INIT_FUNCTIONS and LlamaRotaryEmbedding, numerically."""
+"""trainer/model/rope.py against transformers' ROPE_INIT_FUNCTIONS and LlamaRotaryEmbedding, numerically."""
 
 import pytest
 import torch
@@ -8,7 +8,7 @@ from transformers import LlamaConfig  # noqa: E402
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS  # noqa: E402
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding  # noqa: E402
 
-from trainer import rope  # noqa: E402
+from trainer.model import rope  # noqa: E402
 
 HEAD_DIM, THETA, MAX_LEN = 64, 10000.0, 256
 

@@ -4,8 +4,14 @@ import shlex
 
 import pytest
 
-from trainer import grpo, sft
-from trainer.launch import GRPO_PARAMS, SFT_PARAMS, dag_grpo_command, dag_grpo_export_command, dag_sft_command
+from trainer.orchestration import (
+    GRPO_PARAMS,
+    SFT_PARAMS,
+    dag_grpo_command,
+    dag_grpo_export_command,
+    dag_sft_command,
+)
+from trainer.posttrain import grpo, sft
 
 ASSET = "llm_pipeline_tokens"
 PARAMS = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "", "out_dir": "/d/r1/pretrain/run1",
@@ -14,16 +20,16 @@ PARAMS = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "", "o
 
 def test_dag_sft_command_runs_lora_sft_on_the_pretrain_run():
     argv = shlex.split(dag_sft_command({**PARAMS, "sft_steps": 7, "sft_lora_rank": 4}, {}, "run1", ASSET))
-    assert argv[:3] == ["python", "-m", "trainer.sft"]
+    assert argv[:3] == ["python", "-m", "trainer.posttrain.sft"]
     cfg = sft.config_from_args(sft.build_parser().parse_args(argv[3:]))
     assert (cfg.base, cfg.data_dir, cfg.out_dir) == ("/d/r1/pretrain/run1", "/d/r1/tokens", "/d/r1/pretrain/run1/sft")
     assert (cfg.steps, cfg.lora["rank"], cfg.lora["alpha"], cfg.lr) == (7, 4, SFT_PARAMS["sft_lora_alpha"], 2e-4)
 
 
 @pytest.mark.parametrize("num_procs, hostfile, launcher", [
-    (1, "", ["python", "-m", "trainer.grpo"]),
-    (2, "", ["deepspeed", "--num_gpus", "2", "--module", "trainer.grpo"]),
-    (2, "/etc/ds.hosts", ["deepspeed", "--hostfile", "/etc/ds.hosts", "--module", "trainer.grpo"]),
+    (1, "", ["python", "-m", "trainer.posttrain.grpo"]),
+    (2, "", ["deepspeed", "--num_gpus", "2", "--module", "trainer.posttrain.grpo"]),
+    (2, "/etc/ds.hosts", ["deepspeed", "--hostfile", "/etc/ds.hosts", "--module", "trainer.posttrain.grpo"]),
 ])
 def test_dag_grpo_command_starts_from_the_sft_run_and_resumes(num_procs, hostfile, launcher):
     params = {**PARAMS, "num_procs": num_procs, "hostfile": hostfile, "grpo_beta": 0.0}

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from tests.trainer.chat_fixture import write_base_run, write_chat_tokens
-from trainer import distributed, lora, posttrain, sft
 from trainer.config import ConfigError, load_config
+from trainer.posttrain import lora, sft
+from trainer.posttrain.engine import load_model
+from trainer.train import distributed
 
 STEPS = 30
 
@@ -37,13 +39,13 @@ def sft_run(tmp_path_factory, chat_tokens, base_run):
     cfg = load_config(None, [f"steps={STEPS}", "micro_batch_size=8", "lr=3e-3", "warmup_steps=2", "log_every=1",
                              "eval_every=0", "eval_batches=2", "lora.rank=4", "lora.alpha=8", "lora.dropout=0.0",
                              f"base={base_run}", f"data_dir={chat_tokens}", f"out_dir={out}"], cls=sft.SftConfig)
-    before = {k: v.clone() for k, v in posttrain.load_model(base_run).state_dict().items()}
+    before = {k: v.clone() for k, v in load_model(base_run).state_dict().items()}
     run = sft._train(sft.plan(cfg), distributed.setup())
     return out, run, before, cfg
 
 
 def test_only_adapter_parameters_receive_gradients(chat_tokens, base_run):
-    model = lora.apply(posttrain.load_model(base_run), lora.LoraSettings(rank=4, dropout=0.0))
+    model = lora.apply(load_model(base_run), lora.LoraSettings(rank=4, dropout=0.0))
     shards = sft.sft_shards(chat_tokens)
     x, y, m = sft.masked_split(shards, "train", 32).batch(range(4))
     sft.masked_cross_entropy(model(x), y, m).backward()
@@ -79,15 +81,15 @@ def test_merged_model_equals_base_plus_adapter(sft_run, base_run, chat_tokens):
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     assert (out / "tokenizer.json").is_file()
     assert json.loads((out / "model_config.json").read_text())["dim"] == 32
-    merged = posttrain.load_model(out).eval()  # through trainer.export's checkpoint reader
+    merged = load_model(out).eval()  # through trainer.model.export's checkpoint reader
 
     from peft import PeftModel
 
-    adapted = PeftModel.from_pretrained(posttrain.load_model(base_run), str(out / "adapter")).eval()
+    adapted = PeftModel.from_pretrained(load_model(base_run), str(out / "adapter")).eval()
     x = torch.randint(0, merged.cfg.vocab_size, (3, 40), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         want, got = adapted(x), merged(x)
-        plain = posttrain.load_model(base_run).eval()(x)
+        plain = load_model(base_run).eval()(x)
     assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
     assert not torch.allclose(got, plain, atol=1e-3)  # the adapter did change the model
 
@@ -104,8 +106,8 @@ def test_bad_settings_are_config_errors(base_run, chat_tokens, tmp_path):
 
 def test_grpo_cli_starts_from_the_sft_run_and_resumes(sft_run, chat_tokens, tmp_path):
     """The chain's last link on the tokenize stage's rl.jsonl and tokenizer: `--policy <sft out>`."""
-    from trainer import grpo
-    from trainer.metrics import read_metrics
+    from trainer.posttrain import grpo
+    from trainer.train.metrics import read_metrics
 
     out, *_ = sft_run
     args = ["--policy", str(out), "--data", str(chat_tokens), "--out", str(tmp_path), "--set", "group_size=4",
@@ -116,6 +118,6 @@ def test_grpo_cli_starts_from_the_sft_run_and_resumes(sft_run, chat_tokens, tmp_
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert [r["step"] for r in records] == [1, 2, 3]
     assert all(r["kl"] is None and 0 <= r["reward_mean"] <= 1 and 0 < r["completion_len"] <= 8 for r in records)
-    policy = posttrain.load_model(tmp_path)  # what trainer.export reads
-    assert policy.cfg.to_dict() == posttrain.load_model(out).cfg.to_dict()
+    policy = load_model(tmp_path)  # what trainer.model.export reads
+    assert policy.cfg.to_dict() == load_model(out).cfg.to_dict()
     assert (tmp_path / "tokenizer.json").is_file()

@@ -1,4 +1,4 @@
-"""trainer/speculative.py: greedy speculative decoding is greedy target decoding; the rejection rule
+"""trainer/infer/speculative.py: greedy speculative decoding is greedy target decoding; the rejection rule
 keeps the target distribution exactly."""
 
 import pytest
@@ -6,8 +6,8 @@ import torch
 
 from tests.trainer.test_generate import PROMPTS
 from tests.trainer.tiny_lm import one_thread, trained_model
-from trainer.generate import generate
-from trainer.speculative import accept_drafts, speculative_generate
+from trainer.infer.generate import generate
+from trainer.infer.speculative import accept_drafts, speculative_generate
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 

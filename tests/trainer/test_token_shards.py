@@ -1,11 +1,11 @@
-"""trainer/data.py: the tokenize stage's shard format, packed windows and the resumable sampler."""
+"""trainer/train/data.py: the tokenize stage's shard format, packed windows and the resumable sampler."""
 
 import json
 
 import numpy as np
 import pytest
 
-from trainer.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
+from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
 
 
 def test_reads_the_tokenize_format(token_dir):

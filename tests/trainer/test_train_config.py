@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from trainer.config import ConfigError, load_config
-from trainer.train import build_parser, main, plan
-from trainer.zero import WarmupCosine, deepspeed_config, resolve_precision
+from trainer.train.pretrain import build_parser, main, plan
+from trainer.train.zero import WarmupCosine, deepspeed_config, resolve_precision
 
 
 def test_cli_surface_is_frozen():
@@ -79,7 +79,7 @@ def test_deepspeed_config_follows_the_training_config():
 
 
 def test_mfu_needs_a_known_or_configured_peak():
-    from trainer.metrics import Throughput, device_peak_flops
+    from trainer.train.metrics import Throughput, device_peak_flops
 
     assert device_peak_flops(torch.device("cpu"), "fp32") is None
     assert device_peak_flops(torch.device("cpu"), "fp32", configured=1e12) == 1e12

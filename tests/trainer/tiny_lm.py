@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.data import PackedWindows, TokenShards
-from trainer.model import ModelConfig, Transformer, cross_entropy
+from trainer.model.transformer import ModelConfig, Transformer, cross_entropy
+from trainer.train.data import PackedWindows, TokenShards
 
 
 @cache
@@ -67,8 +67,8 @@ def one_thread():
 
 
 def write_run_dir(model: Transformer, run: Path, tokenizer: Path, step: int = 60) -> Path:
-    """`run` laid out as trainer/train.py leaves a ZeRO-0 run: checkpoints/latest, one mp_rank_00 file
-    and model_config.json per tag, tokenizer.json beside (what trainer/export.py's reader takes)."""
+    """`run` laid out as trainer/train/pretrain.py leaves a ZeRO-0 run: checkpoints/latest, one mp_rank_00 file
+    and model_config.json per tag, tokenizer.json beside (what trainer/model/export.py's reader takes)."""
     import json
     import shutil
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trainer.checkpoint import tag_for
 from trainer.config import TrainConfig, load_config
+from trainer.train.checkpoint import tag_for
 
 
 def tiny_config(token_dir: Path, out: Path, *overrides: str) -> TrainConfig:

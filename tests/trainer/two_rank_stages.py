@@ -13,8 +13,8 @@ import torch.distributed as dist
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for `trainer` and `tests`
 
 from tests.trainer.tiny_runs import losses, rewind, tiny_config  # noqa: E402
-from trainer import distributed  # noqa: E402
-from trainer.train import train  # noqa: E402
+from trainer.train import distributed  # noqa: E402
+from trainer.train.pretrain import train  # noqa: E402
 
 
 def main() -> None:

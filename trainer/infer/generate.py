@@ -5,10 +5,10 @@
     out.tokens[i], out.logprobs[i], out.finished[i]
 
 Prompts of different lengths are left-padded into one batch; pads are masked as keys and RoPE
-positions count real tokens only (trainer/kv_cache.py), so each sequence decodes exactly as it
+positions count real tokens only (trainer/infer/kv_cache.py), so each sequence decodes exactly as it
 would alone. `use_cache=False` recomputes the whole sequence each step (the baseline the KV cache
 is measured against, and what the cache must agree with). Works on any `Transformer`, quantized
-ones included (trainer/quantize.py swaps its linears in place).
+ones included (trainer/quant/quantize.py swaps its linears in place).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from trainer.kv_cache import KVCache, attention_mask, left_pad, positions_from_valid
+from trainer.infer.kv_cache import KVCache, attention_mask, left_pad, positions_from_valid
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Decoder:
     """One batch's decoding state: the token buffer, which slots are real, the cache (if any).
 
     `step(new_tokens)` feeds tokens not yet seen by the model and returns the logits of every fed
-    position; speculative decoding (trainer/speculative.py) feeds several at once and rolls back."""
+    position; speculative decoding (trainer/infer/speculative.py) feeds several at once and rolls back."""
 
     def __init__(self, model: torch.nn.Module, prompts: list[list[int]], max_new_tokens: int,
                  use_cache: bool = True, pad_id: int = 0):

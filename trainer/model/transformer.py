@@ -1,7 +1,7 @@
 """A Llama-style decoder: RMSNorm, rotary embeddings, grouped-query attention, SwiGLU MLP.
 
 Read top to bottom: config and presets, then the blocks, then the model. Parameter layout follows
-Hugging Face's Llama (rotary "rotate halves", weights as (out, in)), so `trainer/export.py` only
+Hugging Face's Llama (rotary "rotate halves", weights as (out, in)), so `trainer/model/export.py` only
 renames tensors: no q/k permute is needed.
 """
 
@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from trainer import rope
-from trainer.moe import MoE
+from trainer.model import rope
+from trainer.model.moe import MoE
 
 ATTENTION_IMPLS = ("sdpa", "triton", "torch")
 
@@ -41,7 +41,7 @@ class ModelConfig:
     attention: str = "sdpa"  # "sdpa" (torch), or "triton"/"torch" through kernels.attention
     init_std: float = 0.02
     gradient_checkpointing: bool = False  # recompute each block in backward: memory for time
-    # Mixture of experts (trainer/moe.py); n_experts 0 keeps every MLP dense (the default).
+    # Mixture of experts (trainer/model/moe.py); n_experts 0 keeps every MLP dense (the default).
     n_experts: int = 0
     moe_top_k: int = 2  # Mixtral routes each token to 2 of 8 experts
     moe_layers: list[int] | None = None  # None: every layer (as Mixtral); else these layer indices
@@ -123,7 +123,7 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """`kv` (a trainer.kv_cache.LayerKV) appends this step's keys/values and returns all cached;
+        """`kv` (a trainer.infer.kv_cache.LayerKV) appends this step's keys/values and returns all cached;
         `mask` (B, 1, T, T_k) bool, True = may attend, replaces the causal flag (padding, cache)."""
         B, T, _ = x.shape
         q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
@@ -215,7 +215,7 @@ class Transformer(nn.Module):
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, T) int64 -> logits (B, T, vocab).
 
-        Inference (trainer/generate.py) may pass a `cache` (trainer.kv_cache.KVCache: layer i gets
+        Inference (trainer/infer/generate.py) may pass a `cache` (trainer.infer.kv_cache.KVCache: layer i gets
         `cache[i]`), per-token RoPE `positions` (B, T) and an attention `mask` (B, 1, T, T_k);
         without them this is the training forward, unchanged."""
         if positions is None and cache is not None and len(cache):  # unpadded: continue after the cache

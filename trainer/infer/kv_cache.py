@@ -1,6 +1,6 @@
 """The key/value cache of incremental decoding, and the masks and positions that go with it.
 
-`Transformer.forward(tokens, cache=..., positions=..., mask=...)` (trainer/model.py) hands layer i
+`Transformer.forward(tokens, cache=..., positions=..., mask=...)` (trainer/model/transformer.py) hands layer i
 the object `cache[i]`; its `update(k, v)` appends this step's keys/values and returns everything
 cached so far, so a decode step attends over the prompt without recomputing it.
 

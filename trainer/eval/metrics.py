@@ -1,4 +1,4 @@
-"""What trainer/evaluate.py measures on one model: token-level perplexity on the val shards,
+"""What trainer/eval/evaluate.py measures on one model: token-level perplexity on the val shards,
 exact match on held-out synthetic SFT/RL items, decode speed and peak memory.
 
 "token_perplexity" is exp(mean next-token cross-entropy) over the tokenizer's tokens, on
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from trainer.data import PackedWindows, TokenShards
-from trainer.generate import generate
+from trainer.infer.generate import generate
+from trainer.train.data import PackedWindows, TokenShards
 
 METRIC = "token_perplexity"
 IM_END = "<|im_end|>"
@@ -83,11 +83,11 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 def is_correct(item: HeldOutItem, completion: str) -> bool:
-    """RL: the record's checker (trainer/rewards.py, the synth checkers' rules); SFT: the completion
+    """RL: the record's checker (trainer/eval/rewards.py, the synth checkers' rules); SFT: the completion
     equals the reference after stripping whitespace."""
     if item.kind == "rl":
         try:
-            from trainer.rewards import reward
+            from trainer.eval.rewards import reward
         except ImportError:  # before GRPO's rewards module lands: plain exact match of the answer
             return completion.strip() == item.answer.strip()
         return reward(item.record, completion) == 1.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainer.generate import Decoder, next_token_probs, sample
+from trainer.infer.generate import Decoder, next_token_probs, sample
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Pretraining with DeepSpeed ZeRO.
 
-    python -m trainer.train --config FILE --data <run>/tokens --out <train dir> [--resume] [--set k=v ...]
-    deepspeed --num_gpus 8 --module trainer.train --config FILE --data ... --out ...
-    deepspeed --hostfile hosts --module trainer.train ...            # multi-node
-    torchrun --nproc_per_node 2 -m trainer.train --config FILE --data ... --out ...
+    python -m trainer.train.pretrain --config FILE --data <run>/tokens --out <train dir> [--resume] [--set k=v ...]
+    deepspeed --num_gpus 8 --module trainer.train.pretrain --config FILE --data ... --out ...
+    deepspeed --hostfile hosts --module trainer.train.pretrain ...            # multi-node
+    torchrun --nproc_per_node 2 -m trainer.train.pretrain --config FILE --data ... --out ...
 
 `--preset tiny --steps 200` are shorthands for `--set preset=tiny --set steps=200`. `--resume`
 continues from `<out>/checkpoints/latest` (or starts at step 0 when there is none), so a retried
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer import checkpoint, distributed, export, moe, zero
 from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, load_config, to_dict
-from trainer.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
-from trainer.metrics import MetricsLog, Throughput, device_peak_flops
-from trainer.model import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
+from trainer.model import export, moe
+from trainer.model.transformer import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
+from trainer.train import checkpoint, distributed, zero
+from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
+from trainer.train.metrics import MetricsLog, Throughput, device_peak_flops
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
 
 
 def load_initial_weights(model: Transformer, checkpoint_path: str) -> None:
-    """Start from another run's weights (continued pretraining, e.g. trainer/extend.py), consolidated
+    """Start from another run's weights (continued pretraining, e.g. trainer/train/extend.py), consolidated
     from any ZeRO stage; the optimizer, schedule and sampler start fresh."""
     state = export.consolidated_state_dict(*export.locate(checkpoint_path))
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -217,7 +218,7 @@ def _printer(enabled: bool):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.train", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m trainer.train.pretrain", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="YAML file of TrainConfig fields (trainer/config.py)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set lr=1e-3 --set model.n_layers=4")
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(cfg: TrainConfig, resume: bool) -> int:
-    """A whole CLI run (also trainer/extend.py's): plan, join the group, train, shut the group down."""
+    """A whole CLI run (also trainer/train/extend.py's): plan, join the group, train, shut the group down."""
     try:
         p = plan(cfg, resume)
     except (ConfigError, ShardError) as e:

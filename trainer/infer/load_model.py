@@ -1,9 +1,9 @@
 """Load a model for inference from whatever the training DAG leaves behind.
 
-- a pretrain run dir, its `checkpoints/` dir or one step's dir (trainer/train.py, DeepSpeed ZeRO
-  partitions consolidated with trainer/export.py's reader);
-- a Hugging Face export folder (`config.json` + `model.safetensors`, trainer/export.py);
-- a quantized folder (`quant_config.json`, trainer/quantize.py).
+- a pretrain run dir, its `checkpoints/` dir or one step's dir (trainer/train/pretrain.py, DeepSpeed ZeRO
+  partitions consolidated with trainer/model/export.py's reader);
+- a Hugging Face export folder (`config.json` + `model.safetensors`, trainer/model/export.py);
+- a quantized folder (`quant_config.json`, trainer/quant/quantize.py).
 
 The tokenizer is the `tokenizer.json` found beside it (or None).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from trainer.model import ModelConfig, Transformer
+from trainer.model.transformer import ModelConfig, Transformer
 
 
 class ModelLoadError(ValueError):
@@ -38,7 +38,7 @@ def _tokenizer_near(*dirs: Path) -> Path | None:
 
 
 def config_from_hf(hf: dict) -> ModelConfig:
-    """Our ModelConfig from a LlamaConfig dict that trainer/export.py wrote (transformers 4 or 5)."""
+    """Our ModelConfig from a LlamaConfig dict that trainer/model/export.py wrote (transformers 4 or 5)."""
     params = dict(hf.get("rope_parameters") or {})
     theta = params.pop("rope_theta", hf.get("rope_theta", 10000.0))
     scaling = hf.get("rope_scaling") or (params if params.get("rope_type", "default") != "default" else None)
@@ -55,7 +55,7 @@ def config_from_hf(hf: dict) -> ModelConfig:
 def load_hf_folder(path: Path) -> Transformer:
     from safetensors.torch import load_file
 
-    from trainer.export import HF_NAMES
+    from trainer.model.export import HF_NAMES
 
     cfg = config_from_hf(json.loads((path / "config.json").read_text()))
     hf_state = load_file(str(path / "model.safetensors"))
@@ -68,7 +68,7 @@ def load_hf_folder(path: Path) -> Transformer:
 
 
 def load_checkpoint(path: Path) -> Transformer:
-    from trainer.export import consolidated_state_dict, locate
+    from trainer.model.export import consolidated_state_dict, locate
 
     ckpt_dir, tag = locate(path)
     cfg = ModelConfig(**json.loads((ckpt_dir / tag / "model_config.json").read_text()))
@@ -87,12 +87,12 @@ def _build(cfg: ModelConfig, state: dict[str, torch.Tensor], path: Path) -> Tran
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     path = Path(path)
     if (path / "quant_config.json").is_file():
-        from trainer.quantize import load_quantized
+        from trainer.quant.quantize import load_quantized
 
         return LoadedModel(load_quantized(path, device), "quantized", _tokenizer_near(path))
     if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
         return LoadedModel(load_hf_folder(path).to(device), "hf", _tokenizer_near(path))
-    from trainer.export import ExportError
+    from trainer.model.export import ExportError
 
     try:
         model = load_checkpoint(path)

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from kernels.quant_format import pack_int4
-from trainer.data import PackedWindows, TokenShards
-from trainer.quantize import QuantConfig, QuantLinear, group_size_for, replace_module
+from trainer.quant.quantize import QuantConfig, QuantLinear, group_size_for, replace_module
+from trainer.train.data import PackedWindows, TokenShards
 
 INT4_MAX = 15
 

@@ -1,7 +1,7 @@
 """LoRA supervised fine-tuning on the chat-templated SFT shards, loss on response tokens only.
 
-    python -m trainer.sft --base <pretrain run> --data <run>/tokens --out <sft run> [--config FILE] [--set k=v]
-    deepspeed --num_gpus N --module trainer.sft --base ... --data ... --out ...
+    python -m trainer.posttrain.sft --base <pretrain run> --data <run>/tokens --out <sft run> [--config FILE] [--set k=v]
+    deepspeed --num_gpus N --module trainer.posttrain.sft --base ... --data ... --out ...
 
 `--data` is the tokenize stage's output: its `sft/` folder holds the conversations packed like pretrain
 shards plus a `.mask.bin` per shard (1 on assistant content and its `<|im_end|>`), written by
@@ -9,8 +9,8 @@ pipeline/tokenize/chat_data.py. Windows pack across conversations (as pretrainin
 mean cross-entropy over the targets whose mask is 1.
 
 `<out>` gets `adapter/` (peft's adapter files alone), the merged model as a run in the pretraining layout
-(`checkpoints/latest`, `model_config.json`, `tokenizer.json`: `python -m trainer.export --checkpoint <out>`
-and `trainer.grpo --policy <out>` read it), `metrics.jsonl` and `sft_config.json`. A rerun starts over.
+(`checkpoints/latest`, `model_config.json`, `tokenizer.json`: `python -m trainer.model.export --checkpoint <out>`
+and `trainer.posttrain.grpo --policy <out>` read it), `metrics.jsonl` and `sft_config.json`. A rerun starts over.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainer import distributed, lora, posttrain, zero
 from trainer.config import ConfigError, load_config, to_dict
-from trainer.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice
-from trainer.metrics import MetricsLog
-from trainer.model import ModelConfig
-from trainer.train import seed_everything
+from trainer.model.transformer import ModelConfig
+from trainer.posttrain import lora
+from trainer.posttrain.engine import deepspeed_engine, load_model, model_config_of, save_model
+from trainer.train import distributed, zero
+from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice
+from trainer.train.metrics import MetricsLog
+from trainer.train.pretrain import seed_everything
 
 
 @dataclass
@@ -41,7 +43,7 @@ class SftConfig:
     base: str = ""  # the pretrained run (--base)
     data_dir: str = ""  # the tokens directory, or its sft/ folder (--data)
     out_dir: str = ""  # --out
-    lora: dict[str, Any] = field(default_factory=dict)  # trainer/lora.py LoraSettings fields
+    lora: dict[str, Any] = field(default_factory=dict)  # trainer/posttrain/lora.py LoraSettings fields
 
     steps: int = 200
     micro_batch_size: int = 8  # per rank
@@ -123,7 +125,7 @@ def plan(cfg: SftConfig) -> Plan:
     if not (cfg.base and cfg.data_dir and cfg.out_dir):
         raise ConfigError("--base (the pretrained run), --data (tokens directory) and --out are required")
     settings = lora.settings(cfg.lora)
-    mcfg = posttrain.model_config_of(cfg.base)
+    mcfg = model_config_of(cfg.base)
     shards = sft_shards(cfg.data_dir)
     if mcfg.vocab_size < shards.vocab_size:
         raise ConfigError(f"base vocab_size {mcfg.vocab_size} < the SFT tokenizer's {shards.vocab_size}")
@@ -147,7 +149,7 @@ class SftRun:
 
 
 def train(cfg: SftConfig) -> SftRun:
-    """In-process run (tests): joins or creates the process group and leaves it up, as trainer.train does."""
+    """In-process run (tests): joins or creates the process group and leaves it up, as trainer.train.pretrain does."""
     return _train(plan(cfg), distributed.setup())
 
 
@@ -159,9 +161,9 @@ def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
         out.mkdir(parents=True, exist_ok=True)
         (out / "sft_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     seed_everything(cfg.seed)
-    model = lora.apply(posttrain.load_model(cfg.base), p.adapters)
+    model = lora.apply(load_model(cfg.base), p.adapters)
     trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
-    engine, scheduler = posttrain.deepspeed_engine(model, cfg, ctx.world_size, p.precision, cfg.steps)
+    engine, scheduler = deepspeed_engine(model, cfg, ctx.world_size, p.precision, cfg.steps)
 
     train_windows = masked_split(p.shards, "train", p.seq_len)
     val_windows = masked_split(p.shards, "val", p.seq_len)
@@ -203,9 +205,9 @@ def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
                 say(f"step {step:>5}/{cfg.steps} | response val_loss {val:.4f}", flush=True)
     state = _adapter_state(engine, cfg.zero_stage)
     if ctx.is_main:
-        adapted = lora.with_adapter(posttrain.load_model(cfg.base), p.adapters, state)  # fp32 base, exactly
+        adapted = lora.with_adapter(load_model(cfg.base), p.adapters, state)  # fp32 base, exactly
         lora.save_adapter(adapted, out / "adapter")
-        tag_dir = posttrain.save_model(lora.merge(adapted), out, cfg.steps, p.shards.tokenizer_path)
+        tag_dir = save_model(lora.merge(adapted), out, cfg.steps, p.shards.tokenizer_path)
         say(f"saved adapter to {out / 'adapter'} and the merged model to {tag_dir}", flush=True)
     return SftRun(records, engine.module)
 
@@ -239,11 +241,11 @@ def evaluate(engine, windows: MaskedWindows, cfg: SftConfig, ctx) -> float | Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.sft", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", help="the pretrained run directory (trainer.train's --out)")
+    parser = argparse.ArgumentParser(prog="python -m trainer.posttrain.sft", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", help="the pretrained run directory (trainer.train.pretrain's --out)")
     parser.add_argument("--data", help="tokens directory holding sft/ (or the sft/ folder itself)")
     parser.add_argument("--out", help="SFT run directory: adapter/, checkpoints/ (merged), metrics.jsonl")
-    parser.add_argument("--config", help="YAML file of SftConfig fields (trainer/sft.py)")
+    parser.add_argument("--config", help="YAML file of SftConfig fields (trainer/posttrain/sft.py)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set lora.rank=8 --set steps=100")
     parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")

@@ -1,8 +1,8 @@
 """Long-context extension: continued pretraining at a longer sequence length with YaRN RoPE scaling.
 
-    python -m trainer.extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
-    python -m trainer.extend --base ... --data ... --out ...          # --seq-len: 4x the base's context
-    deepspeed --num_gpus 8 --module trainer.extend --base ... --data ... --out ... --seq-len 8192
+    python -m trainer.train.extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
+    python -m trainer.train.extend --base ... --data ... --out ...          # --seq-len: 4x the base's context
+    deepspeed --num_gpus 8 --module trainer.train.extend --base ... --data ... --out ... --seq-len 8192
 
 YaRN (Peng et al. 2023, arXiv:2309.00071): scale factor s = target / original length; frequencies
 interpolated by s below `beta_slow`=1 rotation over the original context, kept above `beta_fast`=32,
@@ -10,7 +10,7 @@ ramped between (the paper's Llama values); attention logits tempered by mscale 0
 eq. 22, folded into cos/sin as HF does). The paper extends Llama 2 with 400 steps at LR 2e-5, about
 1/15 of its pretraining peak: the default here is 1/10 of the base run's peak with 20 warmup steps.
 
-The run is trainer.train's loop: this module only builds the TrainConfig (the base run's settings and
+The run is trainer.train.pretrain's loop: this module only builds the TrainConfig (the base run's settings and
 its model with `max_seq_len` = target and `rope_scaling` = YaRN, weights from `init_from`). Windows of
 the target length are packed from the tokens directory, whose train shards carry the synth stage's
 long_pretrain documents (related documents concatenated to ~8k tokens) beside the rest.
@@ -27,11 +27,12 @@ from typing import Any
 
 import torch
 
-from trainer import rope, train
 from trainer.config import ConfigError, TrainConfig, build, parse_override
-from trainer.export import ExportError, locate
-from trainer.model import ModelConfig, Transformer
-from trainer.zero import PRESET_LR
+from trainer.model import rope
+from trainer.model.export import ExportError, locate
+from trainer.model.transformer import ModelConfig, Transformer
+from trainer.train import pretrain
+from trainer.train.zero import PRESET_LR
 
 BETA_FAST, BETA_SLOW = 32, 1  # YaRN's Llama settings (paper section 3.2 / appendix)
 LR_FRACTION = 0.1  # of the base run's peak LR (YaRN: 2e-5 against Llama 2's 3e-4)
@@ -101,7 +102,7 @@ def load_model(checkpoint: str | Path, **model_overrides: Any) -> Transformer:
     ckpt_dir, tag = locate(checkpoint)
     fields = {**json.loads((ckpt_dir / tag / "model_config.json").read_text()), **model_overrides}
     model = Transformer(ModelConfig(**fields))
-    train.load_initial_weights(model, str(checkpoint))
+    pretrain.load_initial_weights(model, str(checkpoint))
     return model.eval()
 
 
@@ -119,7 +120,7 @@ def perplexity(model: Transformer, windows, max_windows: int = 16, batch: int = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.extend", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m trainer.train.extend", description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the pretraining run (or checkpoint) to extend")
     parser.add_argument("--data", required=True, help="tokens directory (with the long_pretrain documents)")
     parser.add_argument("--out", required=True, help="run directory of the extension")
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"target context length in tokens (default: {DEFAULT_FACTOR}x the base's)")
     parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
     parser.add_argument("--config", help="YAML of TrainConfig fields over the base run's")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as trainer.train")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as trainer.train.pretrain")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
     return parser
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return train.run(cfg, args.resume)
+    return pretrain.run(cfg, args.resume)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The command lines a user runs by hand, built for the training DAG (imports nothing heavy).
 
-    python -m trainer.train ...                                  # 1 process
-    deepspeed --num_gpus N --module trainer.train ...            # N processes on this host
-    deepspeed --hostfile FILE --module trainer.train ...         # every slot the hostfile lists
+    python -m trainer.train.pretrain ...                                  # 1 process
+    deepspeed --num_gpus N --module trainer.train.pretrain ...            # N processes on this host
+    deepspeed --hostfile FILE --module trainer.train.pretrain ...         # every slot the hostfile lists
 
 The DAG renders these into BashOperators; the same strings work in a shell or a cluster job script.
 """
@@ -61,11 +61,11 @@ def pretrain_command(*, tokens_dir: str, out_dir: str, preset: str, steps: int, 
                      hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
                      resume: bool = True) -> str:
     if hostfile:
-        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.train"]
+        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.train.pretrain"]
     elif num_procs > 1:
-        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.train"]
+        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.train.pretrain"]
     else:
-        launcher = ["python", "-m", "trainer.train"]
+        launcher = ["python", "-m", "trainer.train.pretrain"]
     args = [*launcher]
     if config:
         args += ["--config", config]
@@ -81,7 +81,7 @@ def pretrain_command(*, tokens_dir: str, out_dir: str, preset: str, steps: int, 
 
 
 def export_command(out_dir: str, hf_dir: str) -> str:
-    return shlex.join(["python", "-m", "trainer.export", "--checkpoint", out_dir, "--out", hf_dir])
+    return shlex.join(["python", "-m", "trainer.model.export", "--checkpoint", out_dir, "--out", hf_dir])
 
 
 # The training DAG's Jinja macros: (params, triggering_asset_events, run_id) -> command line.
@@ -106,10 +106,10 @@ def dag_export_command(params: Mapping, triggering_asset_events: Any, run_id: st
     return export_command(out_dir, f"{out_dir}/hf")
 
 
-# Long-context extension (trainer/extend.py): an optional branch after pretrain, inside its run.
+# Long-context extension (trainer/train/extend.py): an optional branch after pretrain, inside its run.
 
 # Defaults of the optional DAG params dag_extend_command reads (Param(default=...) in the DAG).
-# seq_len 0: 4x the base's context; lr 0: 1/10 of the base run's peak (trainer/extend.py).
+# seq_len 0: 4x the base's context; lr 0: 1/10 of the base run's peak (trainer/train/extend.py).
 EXTEND_PARAMS = {"extend_seq_len": 0, "extend_steps": 400, "extend_lr": 0.0, "extend_config_file": ""}
 
 
@@ -121,7 +121,7 @@ def extend_command(*, base_dir: str, tokens_dir: str, out_dir: str, seq_len: int
                    num_procs: int = 1, hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
                    resume: bool = True) -> str:
     """YaRN continued pretraining of `base_dir` at `seq_len` (0: 4x its context); a retry resumes."""
-    args = _launcher("trainer.extend", num_procs, hostfile)
+    args = _launcher("trainer.train.extend", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
@@ -155,13 +155,13 @@ EVAL_VARIANTS = "fp32,int8,int4-rtn,int4-gptq"
 
 def evaluate_command(model_dir: str, tokens_dir: str, eval_dir: str, variants: str = EVAL_VARIANTS,
                      max_windows: int = 64, draft_dir: str = "", save_quantized: bool = False) -> str:
-    """trainer.evaluate over an exported (or run, or quantized) model: <eval_dir>/report.json, .md, .png."""
-    args = ["python", "-m", "trainer.evaluate", "--model", model_dir, "--tokens", tokens_dir, "--out", eval_dir,
+    """trainer.eval.evaluate over an exported (or run, or quantized) model: <eval_dir>/report.json, .md, .png."""
+    args = ["python", "-m", "trainer.eval.evaluate", "--model", model_dir, "--tokens", tokens_dir, "--out", eval_dir,
             "--variants", variants, "--max-windows", str(max_windows)]
     if draft_dir:
         args += ["--draft", draft_dir]
     if save_quantized:
-        args.append("--save-quantized")  # <eval_dir>/quantized/<variant>/, loadable by trainer.load_model
+        args.append("--save-quantized")  # <eval_dir>/quantized/<variant>/, loadable by trainer.infer.load_model
     return shlex.join(args)
 
 
@@ -176,7 +176,7 @@ def dag_evaluate_command(params: Mapping, triggering_asset_events: Any, run_id: 
                             save_quantized=bool(params.get("eval_save_quantized", False)))
 
 
-# Post-training (trainer/sft.py, trainer/grpo.py): pretrain -> sft -> grpo, each inside the pretraining run.
+# Post-training (trainer/posttrain/sft.py, trainer/posttrain/grpo.py): pretrain -> sft -> grpo, each inside the pretraining run.
 
 def _launcher(module: str, num_procs: int, hostfile: str) -> list[str]:
     if hostfile:
@@ -199,7 +199,7 @@ def sft_command(*, base_dir: str, tokens_dir: str, out_dir: str, steps: int, lor
                 extra_sets: Iterable[str] = ()) -> str:
     """LoRA SFT of `base_dir` on `<tokens_dir>/sft`. No --resume: a short run a retry simply redoes
     (same seed, same result; the outputs are overwritten)."""
-    args = _launcher("trainer.sft", num_procs, hostfile)
+    args = _launcher("trainer.posttrain.sft", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
@@ -213,7 +213,7 @@ def grpo_command(*, policy_dir: str, tokens_dir: str, out_dir: str, steps: int, 
                  prompts_per_step: int, max_new_tokens: int, beta: float, lr: float, num_procs: int = 1,
                  hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (), resume: bool = True) -> str:
     """GRPO from `policy_dir` on `<tokens_dir>/rl.jsonl`; a retried task resumes from its last checkpoint."""
-    args = _launcher("trainer.grpo", num_procs, hostfile)
+    args = _launcher("trainer.posttrain.grpo", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--policy", policy_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]

@@ -29,7 +29,7 @@ from torch import nn
 
 
 class Expert(nn.Module):
-    """One SwiGLU MLP, named like trainer.model.FeedForward (w1 gate, w3 up, w2 down)."""
+    """One SwiGLU MLP, named like trainer.model.transformer.FeedForward (w1 gate, w3 up, w2 down)."""
 
     def __init__(self, dim: int, ffn_dim: int):
         super().__init__()

@@ -1,9 +1,9 @@
 """Evaluate a trained model and its quantized variants side by side.
 
-    python -m trainer.evaluate --model <run dir | hf dir | quantized dir> --tokens <tokens dir> --out <eval dir>
+    python -m trainer.eval.evaluate --model <run dir | hf dir | quantized dir> --tokens <tokens dir> --out <eval dir>
         [--variants fp32,int8,int4-rtn,int4-gptq] [--max-windows 64] [--draft <model dir>] [--save-quantized]
 
-Per variant: token_perplexity on the val shards (trainer/eval_metrics.py; tokenizer-level, not word
+Per variant: token_perplexity on the val shards (trainer/eval/metrics.py; tokenizer-level, not word
 perplexity), exact match on held-out synthetic SFT/RL items, greedy decode tokens/s at batch 1,
 peak memory (CUDA only: the variant's weights plus the most that decoding allocated on top; null on
 CPU, where torch keeps no allocator statistics) and model bytes.
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from trainer.data import ShardError, TokenShards
-from trainer.eval_metrics import METRIC, decode_speed, exact_match, held_out_items, token_perplexity
-from trainer.load_model import ModelLoadError, load_model
-from trainer.quantize import QuantConfig, model_bytes, quantize_model, save_quantized
+from trainer.eval.metrics import METRIC, decode_speed, exact_match, held_out_items, token_perplexity
+from trainer.infer.load_model import ModelLoadError, load_model
+from trainer.quant.quantize import QuantConfig, model_bytes, quantize_model, save_quantized
+from trainer.train.data import ShardError, TokenShards
 
 VARIANTS = ("fp32", "int8", "int4-rtn", "int4-gptq")
 OPTIONAL_VARIANTS = ("bf16",)
@@ -79,7 +79,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         variants = [json.loads((Path(cfg.model) / "quant_config.json").read_text())["quant"]["method"]]
     calibration = None
     if "int4-gptq" in variants and loaded.kind != "quantized":
-        from trainer.gptq import calibration_windows
+        from trainer.quant.gptq import calibration_windows
 
         calibration = calibration_windows(cfg.tokens, QuantConfig(calib_samples=cfg.calib_samples), seq_len)
     out = Path(cfg.out)
@@ -116,8 +116,8 @@ def evaluate(cfg: EvalConfig) -> dict:
 
 
 def speculative_report(target, draft, shards: TokenShards, cfg: EvalConfig) -> dict:
-    from trainer.generate import generate
-    from trainer.speculative import speculative_generate
+    from trainer.infer.generate import generate
+    from trainer.infer.speculative import speculative_generate
 
     val = shards.split("val") or shards.split("train")
     prompt = [[int(t) for t in val[0][:16]]]
@@ -188,7 +188,7 @@ def plot_tradeoff(report: dict, path: Path) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     d = EvalConfig("", "", "")
-    p = argparse.ArgumentParser(prog="python -m trainer.evaluate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.eval.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="pretrain run dir, checkpoint dir, HF export or quantized dir")
     p.add_argument("--tokens", required=True, help="tokens dir (val shards, tokenizer, sft.jsonl, rl.jsonl)")
     p.add_argument("--out", required=True, help="eval dir: report.json, report.md, tradeoff.png")

@@ -1,8 +1,8 @@
 """GRPO's rollouts: RL prompts in, groups of sampled completions with their verifiable rewards out.
 
 Prompts are rl.jsonl records (the tokenize stage renders `prompt_text` with the ChatML generation
-prompt); completions come from trainer/generate.py (KV cache, batched, left-padded) and end at
-`<|im_end|>` or EOS; rewards from trainer/rewards.py (the synth stage's checkers).
+prompt); completions come from trainer/infer/generate.py (KV cache, batched, left-padded) and end at
+`<|im_end|>` or EOS; rewards from trainer/eval/rewards.py (the synth stage's checkers).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Protocol
 
 import torch
 
-from trainer import rewards
 from trainer.config import ConfigError
-from trainer.eval_metrics import split_of
-from trainer.generate import generate
-from trainer.model import Transformer
+from trainer.eval import rewards
+from trainer.eval.metrics import split_of
+from trainer.infer.generate import generate
+from trainer.model.transformer import Transformer
 
 CHAT_STOPS = ("<|im_end|>", "<|endoftext|>")  # the end of an assistant turn (ChatML), and EOS
 
@@ -50,7 +50,7 @@ class TokenizerCodec:
 def load_prompts(data: str | Path, train_split_only: bool = True) -> list[dict]:
     """rl.jsonl records (`prompt_text` rendered with the chat template by the tokenize stage). With
     `train_split_only`, records of the val split (the tokenize stage's rule: CRC32 of seed and id against
-    index.json's val_fraction) stay out: trainer.evaluate scores them as held-out items."""
+    index.json's val_fraction) stay out: trainer.eval.evaluate scores them as held-out items."""
     path = Path(data)
     index_file = path / "index.json" if path.is_dir() else path.parent / "index.json"
     path = path / "rl.jsonl" if path.is_dir() else path

@@ -1,16 +1,16 @@
 """Export a DeepSpeed checkpoint as a Hugging Face `LlamaForCausalLM` (or, with MoE, `MixtralForCausalLM`) folder.
 
-    python -m trainer.export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
+    python -m trainer.model.export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
 
 ZeRO partitions (stage 1/2/3, any number of ranks) are consolidated to fp32 with DeepSpeed's
 zero_to_fp32 API; the folder gets `model.safetensors`, `config.json`, `generation_config.json` and
 the tokenizer, and loads with `AutoModelForCausalLM.from_pretrained(DIR)`, no custom code.
 
 The q/k rotary layout: Meta's Llama checkpoints rotate interleaved pairs (x0,x1),(x2,x3)... and HF
-permutes wq/wk rows to its "rotate halves" layout on conversion. trainer/model.py uses the halves
-layout itself (trainer/rope.py), so this adapter only renames tensors: no permute is needed.
+permutes wq/wk rows to its "rotate halves" layout on conversion. trainer/model/transformer.py uses the halves
+layout itself (trainer/model/rope.py), so this adapter only renames tensors: no permute is needed.
 
-MoE models (trainer/moe.py) export as Mixtral in the Hub's layout (`block_sparse_moe.gate`,
+MoE models (trainer/model/moe.py) export as Mixtral in the Hub's layout (`block_sparse_moe.gate`,
 `block_sparse_moe.experts.N.w1/w2/w3`): transformers 4.x reads it as is, 5.x fuses the experts on
 load (its conversion_mapping). Mixtral has experts in every layer, so a dense layer of a partly-MoE
 model becomes n_experts copies of its MLP behind a zero gate: any top-k mix of identical experts,
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 
-from trainer import rope
-from trainer.checkpoint import latest_tag
-from trainer.model import ModelConfig
+from trainer.model import rope
+from trainer.model.transformer import ModelConfig
+from trainer.train.checkpoint import latest_tag
 
 EOS_TOKEN = "<|endoftext|>"
 
@@ -144,7 +144,7 @@ def hf_config(cfg: ModelConfig, eos_id: int, dtype: torch.dtype):
         rms_norm_eps=cfg.norm_eps, tie_word_embeddings=cfg.tie_embeddings,
         bos_token_id=eos_id, eos_token_id=eos_id, torch_dtype=dtype, **rope_kwargs,
     )
-    if cfg.n_experts:  # routing as trainer/moe.py; capacity is a training-time limit, inference is dropless
+    if cfg.n_experts:  # routing as trainer/model/moe.py; capacity is a training-time limit, inference is dropless
         return MixtralConfig(**common, num_local_experts=cfg.n_experts, num_experts_per_tok=cfg.moe_top_k,
                              router_aux_loss_coef=cfg.moe_aux_loss_coef, sliding_window=None,
                              architectures=["MixtralForCausalLM"])
@@ -189,7 +189,7 @@ def export(checkpoint: str | Path, out: str | Path, tokenizer: str | Path | None
     ckpt_dir, tag = locate(checkpoint)
     config_file = ckpt_dir / tag / "model_config.json"
     if not config_file.is_file():
-        raise ExportError(f"{config_file} missing: was this checkpoint written by trainer.train?")
+        raise ExportError(f"{config_file} missing: was this checkpoint written by trainer.train.pretrain?")
     cfg = ModelConfig(**json.loads(config_file.read_text()))
     state = consolidated_state_dict(ckpt_dir, tag)
     tok = Path(tokenizer) if tokenizer else find_tokenizer(ckpt_dir)
@@ -197,7 +197,7 @@ def export(checkpoint: str | Path, out: str | Path, tokenizer: str | Path | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainer.export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m trainer.model.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="run dir, its checkpoints/ dir, or one step's dir")
     parser.add_argument("--out", required=True, help="the Hugging Face model folder to write")
     parser.add_argument("--tokenizer", help="tokenizer.json (default: the one beside the checkpoints)")

@@ -1,13 +1,13 @@
 """Our models inside lm-evaluation-harness (EleutherAI): the three methods of its `LM` interface.
 
-    python -m trainer.lm_eval_adapter run --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
+    python -m trainer.eval.lm_eval_adapter run --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
         --tasks <task> --include_path <dir of task YAMLs>
 
 or from Python: `lm_eval.simple_evaluate(model=PipelineLM(model=m, tokenizer=tok), tasks=[...])`.
-Registered as "llm-pipeline" when this module is imported (`python -m trainer.lm_eval_adapter ...`
+Registered as "llm-pipeline" when this module is imported (`python -m trainer.eval.lm_eval_adapter ...`
 imports it, then runs lm_eval's CLI). Scoring runs the plain forward on right-padded batches
 (causal attention: pads after a sequence cannot change its logits); generation goes through
-trainer/generate.py. Quantized folders load as such, so harness tasks compare variants too.
+trainer/infer/generate.py. Quantized folders load as such, so harness tasks compare variants too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
-from trainer.generate import generate
+from trainer.infer.generate import generate
 
 EOS = "<|endoftext|>"
 
@@ -35,7 +35,7 @@ class PipelineLM(LM):
         if model is None:
             from tokenizers import Tokenizer
 
-            from trainer.load_model import load_model
+            from trainer.infer.load_model import load_model
 
             loaded = load_model(pretrained, device)
             model = loaded.model

@@ -1,6 +1,6 @@
 """Weight-only quantization of a `Transformer`: int8 per channel, int4 group-wise (RTN or GPTQ).
 
-    python -m trainer.quantize --model <run dir | hf dir> --out DIR --method int4-gptq \
+    python -m trainer.quant.quantize --model <run dir | hf dir> --out DIR --method int4-gptq \
         [--tokens <tokens dir>] [--group-size 128] [--calib-samples 128]
 
 Every `nn.Linear` inside the blocks becomes a `QuantLinear` holding codes, scales and zeros in the
@@ -29,7 +29,7 @@ from torch import nn
 
 import kernels
 from kernels.quant_format import quantize_int4_groupwise, quantize_int8_per_channel
-from trainer.model import ModelConfig, Transformer
+from trainer.model.transformer import ModelConfig, Transformer
 
 FORMAT = "llm-pipeline-quant/1"
 METHODS = ("int8", "int4-rtn", "int4-gptq")
@@ -123,10 +123,10 @@ def quantize_model(model: Transformer, qcfg: QuantConfig, calibration: torch.Ten
     """Quantize `model` in place (and return it). int4-gptq needs `calibration` token windows (S, T)."""
     model.eval()
     if qcfg.method == "int4-gptq":
-        from trainer.gptq import gptq_quantize_model
+        from trainer.quant.gptq import gptq_quantize_model
 
         if calibration is None:
-            raise ValueError("int4-gptq needs calibration windows (trainer.gptq.calibration_windows)")
+            raise ValueError("int4-gptq needs calibration windows (trainer.quant.gptq.calibration_windows)")
         return gptq_quantize_model(model, calibration, qcfg)
     bits = 8 if qcfg.method == "int8" else 4
     for name, lin in quantizable(model):
@@ -189,9 +189,9 @@ def load_quantized(path: str | Path, device: str | torch.device = "cpu") -> Tran
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trainer.load_model import ModelLoadError, load_model
+    from trainer.infer.load_model import ModelLoadError, load_model
 
-    parser = argparse.ArgumentParser(prog="python -m trainer.quantize", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m trainer.quant.quantize", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="pretrain run dir, checkpoint dir or HF export dir")
     parser.add_argument("--out", required=True)
     parser.add_argument("--method", default="int8", choices=METHODS)
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.tokens:
             print("error: int4-gptq needs --tokens (calibration windows from the train shards)", file=sys.stderr)
             return 2
-        from trainer.gptq import calibration_windows
+        from trainer.quant.gptq import calibration_windows
 
         calib = calibration_windows(args.tokens, qcfg, loaded.model.cfg.max_seq_len)
     model = quantize_model(loaded.model, qcfg, calib)
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run the imported module's main: as __main__, this file's QuantLinear would be a second class
-    # beside trainer.quantize.QuantLinear (which trainer.gptq builds), and isinstance would miss it.
-    from trainer.quantize import main as _main
+    # beside trainer.quant.quantize.QuantLinear (which trainer.quant.gptq builds), and isinstance would miss it.
+    from trainer.quant.quantize import main as _main
 
     sys.exit(_main())

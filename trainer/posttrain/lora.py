@@ -1,4 +1,4 @@
-"""LoRA adapters (Hu et al. 2021) on trainer/model.py's projections, through `peft`.
+"""LoRA adapters (Hu et al. 2021) on trainer/model/transformer.py's projections, through `peft`.
 
 W x + (alpha / r) · B A x on each targeted `nn.Linear`: A (r × in) starts random, B (out × r) at zero,
 so an adapted model starts exactly at its base. Only A and B train; `merge` folds B A into W, giving
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from trainer.config import ConfigError, build
-from trainer.model import Transformer
+from trainer.model.transformer import Transformer
 
 # Every projection of the Llama block: attention (wq, wk, wv, wo) and SwiGLU MLP (w1, w2, w3), as the
 # QLoRA paper recommends (Dettmers et al. 2023: adapting all linear layers matches full fine-tuning).

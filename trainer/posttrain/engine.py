@@ -1,7 +1,7 @@
-"""What LoRA SFT (trainer/sft.py) and GRPO (trainer/grpo.py) share with pretraining: loading a trained
+"""What LoRA SFT (trainer/posttrain/sft.py) and GRPO (trainer/posttrain/grpo.py) share with pretraining: loading a trained
 model from a run directory, writing one back in the pretraining layout, and the DeepSpeed engine.
 
-A run directory in the pretraining layout (what `trainer.export` and `--policy`/`--base` read):
+A run directory in the pretraining layout (what `trainer.model.export` and `--policy`/`--base` read):
 
     <run>/model_config.json, <run>/tokenizer.json
     <run>/checkpoints/latest -> stepNNNNNNNN
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import torch
 
-from trainer import checkpoint, export, zero
 from trainer.config import ConfigError
-from trainer.model import ModelConfig, Transformer
-from trainer.train import load_initial_weights
+from trainer.model import export
+from trainer.model.transformer import ModelConfig, Transformer
+from trainer.train import checkpoint, zero
+from trainer.train.pretrain import load_initial_weights
 
 
 def model_config_of(run_dir: str | Path) -> ModelConfig:
@@ -29,7 +30,7 @@ def model_config_of(run_dir: str | Path) -> ModelConfig:
         raise ConfigError(str(e)) from e
     config_file = ckpt_dir / tag / "model_config.json"
     if not config_file.is_file():
-        raise ConfigError(f"{config_file} missing: was {run_dir} written by trainer.train, sft or grpo?")
+        raise ConfigError(f"{config_file} missing: was {run_dir} written by trainer.train.pretrain, sft or grpo?")
     return ModelConfig(**json.loads(config_file.read_text()))
 
 
@@ -46,7 +47,7 @@ def tokenizer_of(run_dir: str | Path) -> Path | None:
 
 def save_model(model: Transformer, run_dir: str | Path, step: int, tokenizer_file: Path | None) -> Path:
     """Write `model`'s weights as `<run>/checkpoints/stepN`, the layout DeepSpeed writes for a ZeRO-0
-    module (`mp_rank_00_model_states.pt` holding "module"), which trainer.export and load_model read."""
+    module (`mp_rank_00_model_states.pt` holding "module"), which trainer.model.export and load_model read."""
     run, ckpt_dir = Path(run_dir), Path(run_dir) / "checkpoints"
     tag_dir = ckpt_dir / checkpoint.tag_for(step)
     tag_dir.mkdir(parents=True, exist_ok=True)
@@ -62,8 +63,8 @@ def save_model(model: Transformer, run_dir: str | Path, step: int, tokenizer_fil
 
 
 def deepspeed_engine(model: torch.nn.Module, cfg, world_size: int, precision: str, total_updates: int):
-    """The engine as trainer/train.py builds it (client AdamW over the trainable parameters, warmup +
-    cosine, the ZeRO config from trainer/zero.py); `cfg` has TrainConfig's optimizer fields."""
+    """The engine as trainer/train/pretrain.py builds it (client AdamW over the trainable parameters, warmup +
+    cosine, the ZeRO config from trainer/train/zero.py); `cfg` has TrainConfig's optimizer fields."""
     import deepspeed
 
     groups = zero.param_groups(model, cfg.weight_decay)  # frozen (requires_grad False) params stay out

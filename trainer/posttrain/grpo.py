@@ -1,16 +1,16 @@
 """GRPO (Shao et al. 2024) with verifiable rewards on the tokenize stage's rl.jsonl.
 
-    python -m trainer.grpo --policy <sft or pretrain run> --data <run>/tokens --out <grpo run> [--config FILE]
+    python -m trainer.posttrain.grpo --policy <sft or pretrain run> --data <run>/tokens --out <grpo run> [--config FILE]
         [--set k=v ...] [--resume]
-    deepspeed --num_gpus N --module trainer.grpo --policy ... --data ... --out ...
+    deepspeed --num_gpus N --module trainer.posttrain.grpo --policy ... --data ... --out ...
 
 Each step draws `prompts_per_step` prompts (split across ranks), samples `group_size` completions of
-each with the KV-cache generator (trainer/generate.py), scores them with the prompt's checker
-(trainer/rewards.py), and takes `updates_per_batch` optimizer steps on the clipped, token-normalised
-objective of trainer/grpo_loss.py. β > 0 keeps a frozen copy of the starting policy as the KL reference;
+each with the KV-cache generator (trainer/infer/generate.py), scores them with the prompt's checker
+(trainer/eval/rewards.py), and takes `updates_per_batch` optimizer steps on the clipped, token-normalised
+objective of trainer/posttrain/grpo_loss.py. β > 0 keeps a frozen copy of the starting policy as the KL reference;
 β = 0 builds none. Every step appends reward mean/std, KL, completion length and clip fraction to
 `<out>/metrics.jsonl`; the policy is saved as DeepSpeed checkpoints in the pretraining layout, so
-`python -m trainer.export --checkpoint <out>` exports it and `--resume` continues a run.
+`python -m trainer.model.export --checkpoint <out>` exports it and `--resume` continues a run.
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ from pathlib import Path
 
 import torch
 
-from trainer import checkpoint, distributed, moe, posttrain, zero
 from trainer.config import ConfigError, load_config, to_dict
-from trainer.data import EpochSampler, rank_slice
-from trainer.grpo_loss import group_advantages, policy_loss, token_logprobs
-from trainer.metrics import MetricsLog
-from trainer.model import Transformer
-from trainer.rollout import Codec, TokenizerCodec, group_tensors, load_prompts, rollout
-from trainer.train import seed_everything
+from trainer.model import moe
+from trainer.model.transformer import Transformer
+from trainer.posttrain.engine import deepspeed_engine, load_model, model_config_of, tokenizer_of
+from trainer.posttrain.grpo_loss import group_advantages, policy_loss, token_logprobs
+from trainer.posttrain.rollout import Codec, TokenizerCodec, group_tensors, load_prompts, rollout
+from trainer.train import checkpoint, distributed, zero
+from trainer.train.data import EpochSampler, rank_slice
+from trainer.train.metrics import MetricsLog
+from trainer.train.pretrain import seed_everything
 
 
 @dataclass
@@ -56,7 +58,7 @@ class GrpoConfig:
     beta: float = 0.04  # KL coefficient (DeepSeekMath); 0: no reference model
     updates_per_batch: int = 1  # μ policy updates per batch of rollouts (DeepSeekMath: 1)
     adv_eps: float = 1e-4
-    train_split_only: bool = True  # leave val-split prompts to trainer.evaluate (held out)
+    train_split_only: bool = True  # leave val-split prompts to trainer.eval.evaluate (held out)
 
     # DeepSeekMath's policy LR 1e-6, constant; the tiny preset needs far more (configs/grpo_tiny.yaml).
     lr: float = 1e-6
@@ -99,7 +101,7 @@ def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict],
         reference.load_state_dict(policy.state_dict())
         reference.requires_grad_(False).eval()
     ds_cfg = types.SimpleNamespace(**asdict(cfg), micro_batch_size=cfg.group_size, grad_accum=per_rank)
-    engine, scheduler = posttrain.deepspeed_engine(policy, ds_cfg, world, precision,
+    engine, scheduler = deepspeed_engine(policy, ds_cfg, world, precision,
                                                    cfg.steps * cfg.updates_per_batch)
     model = engine.module
     ckpt_dir = out / "checkpoints"
@@ -179,7 +181,7 @@ def plan(cfg: GrpoConfig, resume: bool) -> tuple[list[dict], str]:
             raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     if cfg.group_size < 2:
         raise ConfigError("group_size must be >= 2: advantages are relative to the group")
-    mcfg = posttrain.model_config_of(cfg.policy)
+    mcfg = model_config_of(cfg.policy)
     if cfg.max_new_tokens >= mcfg.max_seq_len and not cfg.max_prompt_tokens:
         raise ConfigError(f"max_new_tokens {cfg.max_new_tokens} leaves no room for a prompt in {mcfg.max_seq_len}")
     precision = zero.resolve_precision(cfg.precision, distributed.configure_accelerator())
@@ -188,11 +190,11 @@ def plan(cfg: GrpoConfig, resume: bool) -> tuple[list[dict], str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.grpo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--policy", help="the run to start from (trainer.sft's or trainer.train's --out)")
+    parser = argparse.ArgumentParser(prog="python -m trainer.posttrain.grpo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--policy", help="the run to start from (trainer.posttrain.sft's or trainer.train.pretrain's --out)")
     parser.add_argument("--data", help="tokens directory holding rl.jsonl (or the file itself)")
     parser.add_argument("--out", help="GRPO run directory: checkpoints/, metrics.jsonl, tokenizer.json")
-    parser.add_argument("--config", help="YAML file of GrpoConfig fields (trainer/grpo.py)")
+    parser.add_argument("--config", help="YAML file of GrpoConfig fields (trainer/posttrain/grpo.py)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set beta=0 --set group_size=16")
     parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
@@ -219,14 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     ctx = distributed.setup()
     out = Path(cfg.out_dir)
     try:
-        tokenizer = posttrain.tokenizer_of(cfg.policy)
+        tokenizer = tokenizer_of(cfg.policy)
         if tokenizer is None:
             raise ConfigError(f"no tokenizer.json beside {cfg.policy}")
         if ctx.is_main:
             out.mkdir(parents=True, exist_ok=True)
             (out / "grpo_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
             shutil.copyfile(tokenizer, out / "tokenizer.json")
-        policy = posttrain.load_model(cfg.policy)
+        policy = load_model(cfg.policy)
         if ctx.is_main:
             (out / "model_config.json").write_text(json.dumps(policy.cfg.to_dict(), indent=2) + "\n")
         run(cfg, policy, TokenizerCodec(tokenizer), prompts, ctx, precision, out, args.resume)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.data import EpochSampler
+from trainer.train.data import EpochSampler
 
 TAG_RE = re.compile(r"^step(\d+)$")
 

@@ -1,0 +1,1 @@
+"""Evaluation: token perplexity, held-out exact match, decode speed, the report; lm-eval adapter; answer rewards."""

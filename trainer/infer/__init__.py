@@ -1,0 +1,1 @@
+"""Inference: KV-cached batched generation, speculative decoding, loading any saved model."""

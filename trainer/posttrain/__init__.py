@@ -1,0 +1,1 @@
+"""Post-training from a pretraining run: LoRA SFT and GRPO with verifiable rewards."""

@@ -1,0 +1,1 @@
+"""Weight-only quantization: int8 and int4 (RTN, GPTQ) linears and the quantized folder format."""
