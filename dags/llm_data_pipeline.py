@@ -61,11 +61,13 @@ STEPS = [
               overrides=(("dedup-minhash.threshold", "{{ params.minhash_threshold }}"),)),
     StageStep("dedup-semantic", reads=("dedup-minhash",), toggle="run_dedup"),
     StageStep("mix", reads=("dedup-semantic",), overrides=(("mix.weights", "{{ params.mix_weights | tojson }}"),)),
+    # run.val_fraction goes to both: the split is decided once per document id, before synthesis
     StageStep("synth", reads=("mix",), toggle="run_synth",
-              overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),)),
+              overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),
+                         ("run.val_fraction", "{{ params.val_fraction }}"))),
     StageStep("tokenize", reads=("mix", "synth"), output="tokens",
               overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
-                         ("tokenize.val_fraction", "{{ params.val_fraction }}"))),
+                         ("run.val_fraction", "{{ params.val_fraction }}"))),
 ]
 FOLDERS = {step.stage: step.folder for step in STEPS}
 CURATED_FROM = "mix"
@@ -127,7 +129,8 @@ with DAG(
                                      description="Target tokens of long pretraining samples (demo-sized)."),
         "vocab_size": Param(4096, type="integer", minimum=256, title="Tokenizer vocabulary size"),
         "val_fraction": Param(0.05, type="number", minimum=0, maximum=0.5, title="Validation fraction",
-                              description="Share of documents (by id hash) held out as val shards."),
+                              description="Share of documents (by id hash) held out: val shards and held-out "
+                                          "SFT/RL items; records made from val documents stay val."),
     },
 ) as dag:
 

@@ -47,6 +47,9 @@ class RunConfig:
     data_root: str = "data"
     run_id: str = ""  # empty: taken from the output path (<data_root>/<run_id>/<stage>)
     seed: int = 1234
+    # Share of documents held out (by a hash of their id, pipeline/splits.py), decided once for the
+    # whole run so synth and tokenize agree; 1% as in nanoGPT/llm.c's FineWeb val shard scale.
+    val_fraction: float = 0.01
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Output (a directory): pretrain.jsonl, sft.jsonl, rl.jsonl (format `llm-pipeline-synth/1`, written out
 in `pipeline/synth/records.py`), pretrain/ (the synthetic pretrain records as a document dataset with
 source=synthetic) and manifest.json. Short generators sample documents by a seeded hash of their id;
-long ones work per domain (and semantic cluster) group.
+long ones work per split, domain (and semantic cluster) group. Held out means held out: documents are
+split by the run's rule (`pipeline/splits.py`) BEFORE any record is made, and a long record only
+ever combines documents of one split, so a val document's text never reaches a train record.
 """
 
 import json
@@ -66,6 +68,7 @@ class Synth(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         from pyspark.sql import functions as F
 
+        from pipeline.splits import check_val_fraction, split_column
         from pipeline.synth import long_pretrain, long_rl, long_sft, short_pretrain, short_rl, short_sft
 
         cfg: SynthConfig = ctx.settings
@@ -73,6 +76,10 @@ class Synth(Stage):
             raise UsageError(f"synth.backend must be 'template' or 'openai', got {cfg.backend!r}")
         if cfg.backend == "openai" and not cfg.llm.model:
             raise UsageError("synth.backend=openai needs synth.llm.model (the served model name)")
+        try:
+            check_val_fraction(ctx.config.run.val_fraction)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         raw = ctx.read_documents()
         rows_in = raw.count()
         if "mix_copy" in raw.columns:  # repeated copies from `mix` would be synthesized twice
@@ -82,7 +89,8 @@ class Synth(Stage):
                           (F.coalesce(F.col("domain"), F.lit("unknown")) if "domain" in cols
                            else F.lit("unknown")).alias("domain"),
                           (F.col("semantic_cluster").cast("long") if "semantic_cluster" in cols
-                           else F.lit(None).cast("long")).alias("semantic_cluster")).cache()
+                           else F.lit(None).cast("long")).alias("semantic_cluster"),
+                          split_column(F.col("id"), ctx.seed, ctx.config.run.val_fraction).alias("split")).cache()
         seed = ctx.seed
         parts = []
         shorts = [(short_pretrain, cfg.short_pretrain, True), (short_sft, cfg.short_sft, True),
@@ -90,7 +98,8 @@ class Synth(Stage):
         for module, gcfg, needs_llm in shorts:
             if gcfg.enabled:
                 parts.append(self._short(docs, module, gcfg, cfg, seed, needs_llm))
-        keys = ["domain"] + (["semantic_cluster"] if cfg.group_by_cluster and "semantic_cluster" in cols else [])
+        keys = ["split", "domain"] + (["semantic_cluster"] if cfg.group_by_cluster and "semantic_cluster" in cols
+                                      else [])
         longs = [(long_pretrain, cfg.long_pretrain, False), (long_sft, cfg.long_sft, False),
                  (long_rl, cfg.long_rl, False)]
         for module, gcfg, _ in longs:

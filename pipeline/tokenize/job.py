@@ -23,7 +23,6 @@ class TokenizeConfig:
     tokenizer_path: str = ""  # an existing tokenizer.json to use instead of training one
     train_sample_bytes: int = 50_000_000  # FACTS.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
     min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
-    val_fraction: float = 0.01  # by hash of the document id, so copies of a doc share a split
     shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
     order_buckets: int = 8  # the seeded document order is hash buckets read in turn: fixed, so reruns match
 
@@ -43,14 +42,17 @@ class Tokenize(Stage):
         from pyspark.sql import functions as F
 
         from pipeline.schema import validate_columns
+        from pipeline.splits import check_val_fraction
         from pipeline.storage import is_local, local_path
 
         started = time.time()
         cfg: TokenizeConfig = ctx.settings
         if not is_local(ctx.output):
             raise UsageError("tokenize writes memory-mappable shards: --output must be a local or mounted path")
-        if not 0 <= cfg.val_fraction < 1:
-            raise UsageError("tokenize.val_fraction must be in [0, 1)")
+        try:
+            check_val_fraction(ctx.config.run.val_fraction)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         out = local_path(ctx.output)
         out.mkdir(parents=True, exist_ok=True)
         frames, synth_dirs, has_copies = [], [p for p in ctx.inputs if _is_synth(p)], False
@@ -61,7 +63,9 @@ class Tokenize(Stage):
             has_copies = has_copies or "mix_copy" in cols
             frames.append(df.select(
                 "id", "text", (F.coalesce("domain", F.lit("unknown")) if "domain" in cols else F.lit("unknown"))
-                .alias("domain"), (F.col("mix_copy").cast("int") if "mix_copy" in cols else F.lit(0)).alias("copy")))
+                .alias("domain"), (F.col("mix_copy").cast("int") if "mix_copy" in cols else F.lit(0)).alias("copy"),
+                # a synthetic document's split comes from the documents it was made from
+                (F.col("synth_source_ids") if "synth_source_ids" in cols else F.array(F.col("id"))).alias("sources")))
         docs = frames[0]
         for df in frames[1:]:
             docs = docs.unionByName(df)
@@ -120,14 +124,16 @@ class Tokenize(Stage):
 
         vocab = tok.get_vocab_size()
         dtype, eos_id, tok_json = token_dtype(vocab), tok.token_to_id(EOS), tok.to_str()
-        u = (F.pmod(F.xxhash64(F.lit(ctx.seed), F.col("id")), F.lit(1 << 53)) + 0.5) / float(1 << 53)
-        # one row per document (a doc given twice stays one row here, with two copies below)
-        base = docs.filter(F.col("copy") == 0).dropDuplicates(["id"]).withColumn("_u", u)
-        val = F.col("_u") < cfg.val_fraction
-        if cfg.val_fraction > 0 and base.filter(val).limit(1).count() == 0 and base.limit(2).count() == 2:
-            first = base.orderBy("_u", "id").select("id").first()["id"]  # tiny inputs: still one val doc
-            val = val | (F.col("id") == first)
-        base = base.withColumn("split", F.when(val, "val").otherwise("train"))
+        from pipeline.splits import MIXED, VAL, sources_split_column
+
+        # one row per document (a doc given twice stays one row here, with two copies below); the split
+        # is the run's rule on the ids (pipeline/splits.py), never a choice made here, so a held-out
+        # document's text cannot reach the train shards through a synthetic record.
+        vf = ctx.config.run.val_fraction
+        base = (docs.filter(F.col("copy") == 0).dropDuplicates(["id"])
+                .withColumn("split", sources_split_column(F.col("sources"), ctx.seed, vf)))
+        mixed = base.filter(F.col("split") == MIXED).count()  # synth never makes these; never let one train
+        base = base.filter(F.col("split") != MIXED)
         if has_copies:  # `mix` repeated some documents: encode once, write each copy
             base = base.join(docs.groupBy("id").agg(F.count("*").alias("_n")), "id")
         else:
@@ -170,14 +176,16 @@ class Tokenize(Stage):
         shards = writers["train"].finish() + writers["val"].finish()
         index = {"format": FORMAT, "dtype": dtype, "vocab_size": vocab, "eos_id": eos_id,
                  "tokenizer": "tokenizer.json", "shards": shards, "seed": ctx.seed,
-                 "val_fraction": cfg.val_fraction, "tokens_by_domain": tokens,
+                 "val_fraction": vf, "split_rule": "crc32(seed\\0id) < val_fraction; derived: all sources val",
+                 "tokens_by_domain": tokens,
                  "special_tokens": {t: tok.token_to_id(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")},
                  "chat_template": "tokenizer_config.json", "sft": "sft/index.json", "sft_jsonl": "sft.jsonl",
                  "rl": "rl.jsonl"}
         (out / "index.json").write_text(json.dumps(index, indent=2))
         return {"rows_out": docs_n["train"] + docs_n["val"], "docs": docs_n, "vocab_size": vocab, "dtype": dtype,
                 "tokens": {s: sum(d.values()) for s, d in tokens.items()}, "tokens_by_domain": tokens,
-                "shards": len(shards), "special_token_text_removed": special, "empty_docs_skipped": empty}
+                "shards": len(shards), "special_token_text_removed": special, "empty_docs_skipped": empty,
+                "dropped_mixed_split_records": mixed, "val_docs": docs_n[VAL]}
 
     @staticmethod
     def _chat(ctx, cfg: TokenizeConfig, synth_dirs: list[str], tok, out: Path, stats: dict) -> dict:
@@ -191,8 +199,9 @@ class Tokenize(Stage):
             for kind, bucket in (("sft", sft), ("rl", rl)):
                 text = fs.read_text(f"{path.rstrip('/')}/{kind}.jsonl") if fs.exists(f"{path}/{kind}.jsonl") else ""
                 bucket.extend(json.loads(line) for line in text.splitlines() if line.strip())
-        return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, cfg.val_fraction,
-                            cfg.shard_tokens), **write_rl(rl, tok, out, ctx.seed, cfg.val_fraction)}
+        vf = ctx.config.run.val_fraction
+        return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, vf, cfg.shard_tokens),
+                **write_rl(rl, tok, out, ctx.seed, vf)}
 
 
 STAGE = Tokenize()

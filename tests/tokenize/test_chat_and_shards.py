@@ -42,14 +42,16 @@ def test_shard_writer_rolls_over_and_keeps_document_boundaries(tmp_path):
     assert empty[0]["num_tokens"] == 0 and (tmp_path / "val-00000.bin").stat().st_size == 0
 
 
-def test_small_chat_sets_still_hold_one_record_out():
-    from pipeline.tokenize.chat_data import assign_splits, split_of
+def test_chat_records_take_the_split_of_their_sources():
+    from pipeline.splits import split_of
+    from pipeline.tokenize.chat_data import assign_splits
 
-    ids = [f"rec{i}" for i in range(12)]
-    assert "val" not in {split_of(i, 0, 0.01) for i in ids}  # the plain hash rule alone holds none out
-    splits = assign_splits(ids, 0, 0.01)
-    assert list(splits.values()).count("val") == 1 and assign_splits(ids, 0, 0.01) == splits
-    assert set(assign_splits(ids, 0, 0.0).values()) == {"train"}  # val_fraction 0: nothing held out
-    assert assign_splits(["only"], 0, 0.5)["only"] == split_of("only", 0, 0.5)  # one record: rule as is
-    many = [f"doc{i}" for i in range(2000)]
-    assert assign_splits(many, 3, 0.1) == {i: split_of(i, 3, 0.1) for i in many}  # big sets: the hash rule
+    docs = [f"doc{i}" for i in range(200)]
+    val = [d for d in docs if split_of(d, 3, 0.2) == "val"]
+    train = [d for d in docs if d not in val]
+    records = [{"id": "a", "source_ids": [val[0]]}, {"id": "b", "source_ids": [val[0], val[1]]},
+               {"id": "c", "source_ids": [train[0]]}, {"id": "d", "source_ids": [train[0], val[0]]}]
+    assert assign_splits(records, 3, 0.2) == {"a": "val", "b": "val", "c": "train", "d": "mixed"}
+    # the record's own id plays no part: the same sources under another id keep their split
+    assert assign_splits([{"id": val[0] + "x", "source_ids": [train[0]]}], 3, 0.2) == {val[0] + "x": "train"}
+    assert set(assign_splits(records, 3, 0.0).values()) == {"train"}  # val_fraction 0: nothing held out

@@ -22,13 +22,13 @@ def test_mix_synth_tokenize_round_trip(spark, tmp_path, run_stage_in):
                   "synth.short_rl.sample_rate=1.0", "synth.long_pretrain.target_tokens=400",
                   "synth.long_sft.target_tokens=400", "synth.long_rl.target_tokens=600",
                   "synth.long_rl.per_group=2", "synth.long_sft.per_group=2", "synth.llm_partitions=1"]
-    run_stage_in("synth", [tmp_path / "mix"], tmp_path / "synth", synth_sets)
+    run_stage_in("synth", [tmp_path / "mix"], tmp_path / "synth", [*synth_sets, "run.val_fraction=0.3"])
     sstats = read_stats(str(tmp_path / "synth"))
     assert set(sstats["generators"]) == {"short_pretrain", "short_sft", "short_rl", "long_pretrain",
                                          "long_sft", "long_rl"}
     assert all(g["kept"] > 0 for g in sstats["generators"].values()), sstats["generators"]
     summary = run_stage_in("tokenize", [tmp_path / "mix", tmp_path / "synth"], tmp_path / "tokens",
-                           ["tokenize.vocab_size=600", "tokenize.val_fraction=0.1", "tokenize.shard_tokens=3000"])
+                           ["tokenize.vocab_size=600", "run.val_fraction=0.3", "tokenize.shard_tokens=3000"])
     out = tmp_path / "tokens"
     index = json.loads((out / "index.json").read_text())
     assert index["format"] == "llm-pipeline-tokens/1" and index["dtype"] == "uint16"
@@ -66,3 +66,22 @@ def test_mix_synth_tokenize_round_trip(spark, tmp_path, run_stage_in):
     for r in rl:
         assert check(r["checker"], f"Answer: {r['answer']}", r["answer"], r["tolerance"])
         assert r["prompt_text"].endswith("<|im_start|>assistant\n")
+
+    # held out means held out: sources of train records are train documents, and no 13-gram of a val
+    # document (outside text several documents share) is in the decoded train shards or train chat data
+    from pipeline.splits import split_of
+    from pipeline.tokenize.leakage import audit
+
+    originals = [(r["id"], r["text"]) for r in spark.read.parquet(str(tmp_path / "mix")).collect()]
+    val_ids = {i for i, _ in originals if split_of(i, index["seed"], 0.3) == "val"}
+    assert val_ids and len(val_ids) < len({i for i, _ in originals})
+    synth_records = [json.loads(x) for k in ("pretrain", "sft", "rl")
+                     for x in (tmp_path / "synth" / f"{k}.jsonl").read_text().splitlines()]
+    assert any(set(r["source_ids"]) & val_ids for r in synth_records)  # val documents were synthesized from
+    for r in synth_records:  # never one record from both splits
+        assert set(r["source_ids"]) <= val_ids or not set(r["source_ids"]) & val_ids, r["id"]
+    for r in rl + sft_lines:
+        assert (r["split"] == "val") == (set(r["source_ids"]) <= val_ids), r["id"]
+    report = audit(out, originals)
+    assert report.val_docs == len(val_ids) and report.val_ngrams_checked > 100
+    assert report.clean, (report.leaked_ngrams, report.leaked_docs, report.val_sources_in_train_records)

@@ -7,17 +7,10 @@ import pytest
 import torch
 
 from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
+from trainer.cli import main
 from trainer.quant.gptq import HessianAccumulator, calibration_windows, gptq_quantize_weight
-from trainer.quant.quantize import (
-    QuantConfig,
-    QuantLinear,
-    load_quantized,
-    main,
-    model_bytes,
-    quantize_model,
-    rtn_linear,
-    save_quantized,
-)
+from trainer.quant.linear import QuantConfig, QuantLinear, model_bytes, rtn_linear
+from trainer.quant.quantize import load_quantized, quantize_model, save_quantized
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 
@@ -43,15 +36,53 @@ def test_group_size_falls_back_to_a_divisor():
     assert rtn_linear(torch.randn(8, 192), 4, 128).group_size == 64
 
 
-def test_int8_logits_close_to_fp32(token_dir):
+def _val_windows(token_dir, seq_len: int = 48, n: int = 8) -> torch.Tensor:
+    from trainer.train.data import PackedWindows, TokenShards
+
+    windows = PackedWindows(TokenShards(token_dir).split("val"), seq_len)
+    assert len(windows) >= 2
+    return windows.batch(list(range(min(n, len(windows)))))[0]
+
+
+def test_int8_layer_errors_within_the_half_step_bound(token_dir):
+    """Per-channel int8 round-to-nearest moves each weight by at most half its row's step s_i, so on any
+    input x a quantized layer's output moves by at most (s_i / 2) * ||x||_1: checked on the inputs each
+    layer really sees on held-out text (not random token ids). Holds on every CPU; fails if a scale,
+    a code or the kernel is wrong."""
     fp32 = trained_model(token_dir)
     q = quantize_model(trained_model(token_dir), QuantConfig(method="int8"))
-    assert any(isinstance(m, QuantLinear) for m in q.modules())
-    x = torch.randint(0, fp32.cfg.vocab_size, (4, 48), generator=torch.Generator().manual_seed(0))
+    weights = {name: m.weight.detach() for name, m in fp32.named_modules() if isinstance(m, torch.nn.Linear)}
+    checked = []
+
+    def bound_check(name):
+        def hook(module, inp, out):
+            x = inp[0].reshape(-1, inp[0].shape[-1]).float()
+            err = (out.reshape(-1, out.shape[-1]).float() - x @ weights[name].t()).abs()
+            bound = x.abs().sum(-1, keepdim=True) * module.scales.float().reshape(1, -1) / 2
+            assert (err <= bound * (1 + 1e-4) + 1e-5).all(), name
+            assert err.max() > 0  # the layer really is quantized
+            checked.append(name)
+        return hook
+
+    hooks = [m.register_forward_hook(bound_check(n)) for n, m in q.named_modules() if isinstance(m, QuantLinear)]
+    with torch.no_grad():
+        q(_val_windows(token_dir))
+    for h in hooks:
+        h.remove()
+    assert len(checked) == 14  # 7 linears x 2 blocks
+
+
+def test_int8_logits_close_to_fp32_on_held_out_text(token_dir):
+    """End to end the per-layer errors compound through the blocks, so this bound is empirical, with a wide
+    margin: on held-out windows the relative error measured 0.31% (AVX-512 kernels) and 0.26% (AVX2);
+    random token ids, which the old test used, gave 0.9-2.1% depending on the CPU and the tiny model's
+    training, against a 2% bound that had no margin."""
+    fp32 = trained_model(token_dir)
+    q = quantize_model(trained_model(token_dir), QuantConfig(method="int8"))
+    x = _val_windows(token_dir)
     with torch.no_grad():
         a, b = fp32(x), q(x)
     assert (a - b).norm() < 0.02 * a.norm()  # relative L2 error of the logits
-    assert (a - b).abs().max() < 0.1 * a.std()
     assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.97
     assert model_bytes(q) < 0.5 * model_bytes(fp32)
 
@@ -98,17 +129,16 @@ def test_save_load_round_trip(token_dir, tmp_path, method):
 
 
 def test_cli_quantizes_a_run_dir_and_the_folder_evaluates(token_dir, tmp_path):
-    from trainer.eval.evaluate import main as evaluate_main
     from trainer.infer.load_model import load_model
 
     run = write_run_dir(trained_model(token_dir), tmp_path / "run", token_dir / "tokenizer.json")
     out = tmp_path / "q"
-    assert main(["--model", str(run), "--out", str(out), "--method", "int4-rtn", "--group-size", "32"]) == 0
+    assert main(["quantize", "--model", str(run), "--out", str(out), "--method", "int4-rtn", "--group-size", "32"]) == 0
     loaded = load_model(out)
     assert loaded.kind == "quantized" and loaded.tokenizer == out / "tokenizer.json"
     assert sum(isinstance(m, QuantLinear) for m in loaded.model.modules()) == 14  # 7 linears x 2 blocks
-    assert main(["--model", str(run), "--out", str(tmp_path / "g"), "--method", "int4-gptq"]) == 2  # no --tokens
-    assert evaluate_main(["--model", str(out), "--tokens", str(token_dir), "--out", str(tmp_path / "e"),
+    assert main(["quantize", "--model", str(run), "--out", str(tmp_path / "g"), "--method", "int4-gptq"]) == 2  # no --tokens
+    assert main(["evaluate", "--model", str(out), "--tokens", str(token_dir), "--out", str(tmp_path / "e"),
                           "--max-windows", "4", "--decode-tokens", "8"]) == 0
     report = json.loads((tmp_path / "e" / "report.json").read_text())
     assert [r["variant"] for r in report["variants"]] == ["int4-rtn"]  # a quantized folder is evaluated as is
