@@ -18,6 +18,8 @@ RAW_LIMIT = 4096
 REASON = "reject_reason"
 RAW = "raw"
 
+GUARD_REASON, GUARD_RAW = "_guard_reason", "_guard_raw"  # internal: renamed by split_guarded
+
 # Core columns a document cannot lack (pipeline/schema.py marks them non-nullable).
 REQUIRED = ("id", "text", "source")
 
@@ -49,7 +51,7 @@ def add_counts(stats: dict, key: str, counts: dict[str, int]) -> dict:
     return stats
 
 
-def invalid_document_reason(columns: list[str]):
+def invalid_document_reason(columns: list[str], required: tuple[str, ...] = REQUIRED):
     """A Spark column: why a document row cannot be processed (null required field, bad UTF-8), or null.
 
     Parquet written by another tool can be schema-valid and still hold nulls in required columns
@@ -58,7 +60,7 @@ def invalid_document_reason(columns: list[str]):
     from pyspark.sql import functions as F
 
     reason = F.lit(None).cast("string")
-    checks = [(F.col(c).isNull(), f"null_{c}") for c in REQUIRED if c in columns]
+    checks = [(F.col(c).isNull(), f"null_{c}") for c in required if c in columns]
     checks += [(~F.coalesce(F.expr(f"is_valid_utf8(`{c}`)"), F.lit(True)), "invalid_utf8") for c in columns]
     for cond, name in reversed(checks):
         reason = F.when(cond, F.lit(name)).otherwise(reason)
@@ -69,20 +71,26 @@ def string_columns(df) -> list[str]:
     return [f.name for f in df.schema.fields if f.dataType.simpleString() == "string"]
 
 
-def guard_batches(fn: Callable, out_columns: list[str]) -> Callable[[Iterator], Iterator]:
+GUARD_SCHEMA = f"`{GUARD_REASON}` string, `{GUARD_RAW}` string"
+
+
+def guard_batches(fn: Callable, out_columns: list[str], setup: Callable | None = None) -> Callable[[Iterator], Iterator]:
     """Wrap a `mapInPandas` function so one failing record is rejected, not the whole job.
 
-    `fn` maps a pandas batch to a batch with `out_columns`. When a batch raises, its rows are
-    retried one by one; each row that still raises comes back with `reject_reason`
-    (`error:<Exception>`) and a bounded `raw` excerpt of its text, and every other column null.
-    The output schema is the stage's plus `reject_reason string, raw string`.
+    `fn(batch, resource)` maps a pandas batch to a batch with `out_columns`; `resource` is what
+    `setup()` returns, once per partition and outside the guard (a model that fails to load is a
+    configuration error, not a bad record). When a batch raises, its rows are retried one by one;
+    each row that still raises comes back with a reason (`error:<Exception>`), a bounded excerpt
+    of its text, and its other columns as read (added columns null). Append GUARD_SCHEMA to the
+    stage's output schema and pass the result to `split_guarded`.
     """
     import pandas as pd
 
     def run(batches):
+        resource = setup() if setup is not None else None
         for pdf in batches:
             try:
-                yield _with_reason(fn(pdf), None, None)
+                yield _with_reason(fn(pdf, resource), None, None)
                 continue
             except Exception:  # noqa: BLE001 - retried per row below to find the bad record(s)
                 pass
@@ -90,7 +98,7 @@ def guard_batches(fn: Callable, out_columns: list[str]) -> Callable[[Iterator], 
             for i in range(len(pdf)):
                 row = pdf.iloc[i:i + 1].reset_index(drop=True)
                 try:
-                    parts.append(_with_reason(fn(row), None, None))
+                    parts.append(_with_reason(fn(row, resource), None, None))
                 except Exception as exc:  # noqa: BLE001 - the record is set aside, the job goes on
                     bad = pd.DataFrame({c: [row[c].iloc[0] if c in row and c != "text" else None]
                                         for c in out_columns}).astype(object)
@@ -104,10 +112,10 @@ def guard_batches(fn: Callable, out_columns: list[str]) -> Callable[[Iterator], 
 
 def _with_reason(frame, reason: str | None, raw: str | None):
     frame = frame.copy()
-    frame[REASON] = reason
-    frame[RAW] = raw
-    frame[REASON] = frame[REASON].astype(object)
-    frame[RAW] = frame[RAW].astype(object)
+    frame[GUARD_REASON] = reason
+    frame[GUARD_RAW] = raw
+    frame[GUARD_REASON] = frame[GUARD_REASON].astype(object)
+    frame[GUARD_RAW] = frame[GUARD_RAW].astype(object)
     return frame
 
 
@@ -115,8 +123,8 @@ def split_guarded(out) -> tuple[Any, Any, dict[str, int]]:
     """(documents, rejected side output, reason counts) of a guarded `mapInPandas` result (cache it)."""
     from pyspark.sql import functions as F
 
-    rejected = out.filter(F.col(REASON).isNotNull())
-    counts = {r[REASON]: int(r["count"]) for r in rejected.groupBy(REASON).count().collect()}
+    rejected = out.filter(F.col(GUARD_REASON).isNotNull())
+    counts = {r[GUARD_REASON]: int(r["count"]) for r in rejected.groupBy(GUARD_REASON).count().collect()}
     keep = [c for c in ("id", "url", "source") if c in out.columns]
-    return (out.filter(F.col(REASON).isNull()).drop(REASON, RAW),
-            rejected.select(*keep, REASON, RAW), counts)
+    return (out.filter(F.col(GUARD_REASON).isNull()).drop(GUARD_REASON, GUARD_RAW),
+            rejected.select(*keep, F.col(GUARD_REASON).alias(REASON), F.col(GUARD_RAW).alias(RAW)), counts)

@@ -37,10 +37,7 @@ class StageContext:
         left out here and kept in `invalid_input`; the runner counts them under `rejected` in
         `_stats.json` and writes them to `OUT/_rejected/` (see `account_input_rejects`).
         """
-        from pyspark.sql import functions as F
-
         from pipeline.parquet_input import read_parquet_dataset
-        from pipeline.rejects import RAW, RAW_LIMIT, REASON, invalid_document_reason, string_columns
 
         frames = []
         for path in self.inputs:
@@ -50,12 +47,25 @@ class StageContext:
         out = frames[0]
         for df in frames[1:]:
             out = out.unionByName(df, allowMissingColumns=True)
-        out = out.withColumn(REASON, invalid_document_reason(string_columns(out)))
+        self.invalid_input = None  # a second read of the same inputs must not count them twice
+        return self.set_aside_invalid(out)
+
+    def set_aside_invalid(self, docs):
+        """`docs` without the rows no stage can process, which are kept for `account_input_rejects`.
+
+        For a stage that reads its document inputs itself rather than through `read_documents`.
+        """
+        from pyspark.sql import functions as F
+
+        from pipeline.rejects import RAW, RAW_LIMIT, REASON, invalid_document_reason, string_columns
+
+        out = docs.withColumn(REASON, invalid_document_reason(string_columns(docs)))
         # Invalid UTF-8 would break Arrow in the excerpt too: keep the raw bytes' valid rendering.
         raw = F.substring(F.expr("make_valid_utf8(text)"), 1, RAW_LIMIT)
-        self.invalid_input = out.filter(F.col(REASON).isNotNull()).select(
+        invalid = out.filter(F.col(REASON).isNotNull()).select(
             F.expr("make_valid_utf8(id)").alias("id"), F.expr("make_valid_utf8(url)").alias("url"),
             F.expr("make_valid_utf8(source)").alias("source"), REASON, raw.alias(RAW))
+        self.invalid_input = invalid if self.invalid_input is None else self.invalid_input.unionByName(invalid)
         return out.filter(F.col(REASON).isNull()).drop(REASON)
 
     def account_input_rejects(self, result: StageResult) -> StageResult:

@@ -44,7 +44,11 @@ def read_seeds(paths: list[str], extra: list[str]) -> list[str]:
         p = Path(path)
         if not p.is_file():
             raise UsageError(f"seed file not found: {path}")
-        seeds += [line.strip() for line in p.read_text().splitlines()
+        try:
+            text = p.read_text()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"seed file is not UTF-8 text: {path} (byte {exc.start})") from None
+        seeds += [line.strip() for line in text.splitlines()
                   if line.strip() and not line.lstrip().startswith("#")]
     return seeds
 

@@ -27,6 +27,7 @@ class Domain(Stage):
         from pipeline.domain.keywords import load_rules
         from pipeline.errors import UsageError
         from pipeline.quality.artifacts import load_shipped, ship_model
+        from pipeline.rejects import GUARD_SCHEMA, guard_batches, split_guarded
 
         cfg: DomainConfig = ctx.settings
         method = ("fasttext" if cfg.model else "rules") if cfg.method == "auto" else cfg.method
@@ -40,22 +41,25 @@ class Domain(Stage):
                            + ["`domain` string", "`domain_score` double", "`domain_rule` string"])
         fallback, min_p, max_tokens = cfg.fallback, cfg.min_probability, cfg.max_tokens
 
-        def label(batches):
-            model = load_shipped(shipped) if shipped else None
-            for pdf in batches:
-                texts = pdf["text"].fillna("").tolist()
-                b = by_model(texts, model, min_p, fallback, max_tokens) if model else by_rules(texts, rules, fallback)
-                pdf["domain"] = b.domains
-                pdf["domain"] = pdf["domain"].astype(object)
-                pdf["domain_score"] = b.scores
-                pdf["domain_score"] = pdf["domain_score"].astype("float64")
-                pdf["domain_rule"] = b.rules
-                pdf["domain_rule"] = pdf["domain_rule"].astype(object)
-                yield pdf
+        def label(pdf, model):
+            pdf = pdf.copy()
+            texts = pdf["text"].fillna("").tolist()
+            b = by_model(texts, model, min_p, fallback, max_tokens) if model else by_rules(texts, rules, fallback)
+            pdf["domain"] = b.domains
+            pdf["domain"] = pdf["domain"].astype(object)
+            pdf["domain_score"] = b.scores
+            pdf["domain_score"] = pdf["domain_score"].astype("float64")
+            pdf["domain_rule"] = b.rules
+            pdf["domain_rule"] = pdf["domain_rule"].astype(object)
+            return pdf
 
-        labelled = docs.mapInPandas(label, schema).cache()
+        columns = [*docs.columns, "domain", "domain_score", "domain_rule"]
+        guarded = docs.mapInPandas(guard_batches(label, columns, lambda: load_shipped(shipped) if shipped else None),
+                                   f"{schema}, {GUARD_SCHEMA}").cache()
+        labelled, rejected, reasons = split_guarded(guarded)
         counts = {r["domain"]: int(r["count"]) for r in labelled.groupBy("domain").count().collect()}
-        return StageResult(documents=labelled, stats={"method": method, "domains": dict(sorted(counts.items())),
+        return StageResult(documents=labelled, side_outputs={"rejected": rejected},
+                           stats={"rejected": reasons, "method": method, "domains": dict(sorted(counts.items())),
                                                       "model": cfg.model or None})
 
 

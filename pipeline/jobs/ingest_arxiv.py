@@ -25,6 +25,7 @@ class IngestArxivConfig:
     max_total_bytes: int = 1 << 30
     max_members: int = 100_000
     max_ratio: float = 200.0
+    allow_empty: bool = False  # no paper source in the input is an error unless a user asks for an empty run
 
 
 def local_sources(inputs: list[str]) -> list[str]:
@@ -52,7 +53,10 @@ class IngestArxiv(Stage):
 
         from pipeline.archive_safety import ArchiveLimits
         from pipeline.arxiv.api import PoliteFetcher, fetch_sources, query_url
+        from pipeline.arxiv.bundle import PAPER_SUFFIXES
         from pipeline.arxiv.rows import ROW_SCHEMA, rows_frame, source_rows
+        from pipeline.errors import UsageError
+        from pipeline.rejects import error_reason
 
         s = ctx.settings
         limits = ArchiveLimits(max_member_bytes=s.max_member_bytes, max_total_bytes=s.max_total_bytes,
@@ -67,12 +71,20 @@ class IngestArxiv(Stage):
         fetched = fetch_sources(urls, fetcher, s.eprint_url, fetch_failed)
         work = [(p, None, None) for p in local_sources([i for i in ctx.inputs if i not in urls])]
         work += fetched
+        if not work and not fetch_failed and not s.allow_empty:
+            raise UsageError(f"ingest-arxiv: no paper sources ({', '.join(PAPER_SUFFIXES)}) in "
+                             f"{', '.join(ctx.inputs) or 'the configured urls'}; "
+                             "set ingest-arxiv.allow_empty=true for an empty run")
 
         def parse(batches):
             for pdf in batches:
                 rows = []
                 for locator, content, meta in zip(pdf["locator"], pdf["content"], pdf["meta"], strict=True):
-                    rows += source_rows(locator, content, meta, limits)
+                    try:
+                        rows += source_rows(locator, content, meta, limits)
+                    except Exception as exc:  # noqa: BLE001 - one hostile paper must not stop the job
+                        rows.append({"source_file": locator, "reject_kind": "rejected",
+                                     "reject_reason": error_reason(exc), "reject_count": 1})
                 yield rows_frame(rows)
 
         # A list (not pandas) so an empty input makes an empty frame rather than a type error.

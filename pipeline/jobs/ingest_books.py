@@ -19,6 +19,7 @@ class IngestBooksConfig:
     max_total_bytes: int = 1 << 30
     max_members: int = 100_000
     max_ratio: float = 200.0
+    allow_empty: bool = False  # no book file in the input is an error unless a user asks for an empty run
 
 
 def split_inputs(inputs: list[str]) -> tuple[list[str], list[str], list[str]]:
@@ -52,7 +53,9 @@ class IngestBooks(Stage):
 
         from pipeline.archive_safety import ArchiveLimits, Refusals
         from pipeline.arxiv.api import FetchError, PoliteFetcher
-        from pipeline.books.rows import ROW_SCHEMA, book_rows, catalog_records, rows_frame
+        from pipeline.books.rows import BOOK_SUFFIXES, ROW_SCHEMA, book_rows, catalog_records, rows_frame
+        from pipeline.errors import UsageError
+        from pipeline.rejects import error_reason
 
         s = ctx.settings
         limits = ArchiveLimits(max_member_bytes=s.max_member_bytes, max_total_bytes=s.max_total_bytes,
@@ -69,11 +72,20 @@ class IngestBooks(Stage):
             except FetchError as exc:
                 fetch_failed[exc.reason] = fetch_failed.get(exc.reason, 0) + 1
 
+        if not work and not fetch_failed and not s.allow_empty:
+            raise UsageError(f"ingest-books: no book files ({', '.join(BOOK_SUFFIXES)}) in "
+                             f"{', '.join(ctx.inputs) or 'the configured urls'}; "
+                             "set ingest-books.allow_empty=true for an empty run")
+
         def parse(batches):
             for pdf in batches:
                 rows = []
                 for locator, content in zip(pdf["locator"], pdf["content"], strict=True):
-                    rows += book_rows(locator, content, limits)
+                    try:
+                        rows += book_rows(locator, content, limits)
+                    except Exception as exc:  # noqa: BLE001 - one hostile book must not stop the job
+                        rows.append({"source_file": locator, "reject_kind": "rejected",
+                                     "reject_reason": error_reason(exc), "reject_count": 1})
                 yield rows_frame(rows)
 
         # A list (not pandas) so an empty input makes an empty frame rather than a type error.

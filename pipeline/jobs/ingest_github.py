@@ -20,6 +20,7 @@ class IngestGithubConfig:
     min_alnum_fraction: float = 0.25  # Codex §3.1
     clone_timeout_s: float = 300.0
     max_repo_bytes: int = 1 << 30  # a checkout (or archive) above 1 GiB is skipped, not truncated
+    allow_empty: bool = False  # no repository in the input is an error unless a user asks for an empty run
 
 
 def _permissive() -> list[str]:
@@ -38,6 +39,8 @@ def repo_locators(inputs: list[str]) -> list[str]:
         path = local_path(item) if not is_remote(item) else None
         if path is not None and path.is_dir() and not (path / ".git").exists():
             children = sorted(path.iterdir())
+            if not children:  # an empty folder holds no repository
+                continue
             if any((c / ".git").exists() or c.name.endswith(ARCHIVE_SUFFIXES) for c in children):
                 out += [str(c) for c in children if (c / ".git").exists() or c.name.endswith(ARCHIVE_SUFFIXES)]
                 continue
@@ -54,8 +57,10 @@ class IngestGithub(Stage):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
+        from pipeline.errors import UsageError
         from pipeline.github.filters import CodeFilterConfig
         from pipeline.github.rows import ROW_SCHEMA, RepoPolicy, repo_rows, rows_frame
+        from pipeline.rejects import error_reason
 
         s = ctx.settings
         policy = RepoPolicy(
@@ -66,11 +71,19 @@ class IngestGithub(Stage):
             allowed_licenses=tuple(s.allowed_licenses), allow_unknown_license=s.allow_unknown_license,
             clone_timeout_s=s.clone_timeout_s, max_repo_bytes=s.max_repo_bytes)
         locators = repo_locators([*ctx.inputs, *s.urls])
+        if not locators and not s.allow_empty:
+            raise UsageError("ingest-github: no repositories in the input; "
+                             "set ingest-github.allow_empty=true for an empty run")
 
         def ingest(batches):
             for pdf in batches:
                 for locator in pdf["locator"]:
-                    yield rows_frame(repo_rows(locator, policy))
+                    try:
+                        rows = repo_rows(locator, policy)
+                    except Exception as exc:  # noqa: BLE001 - one hostile repository must not stop the job
+                        rows = [{"repo": locator, "reject_kind": "repo_skipped", "reject_reason": error_reason(exc),
+                                 "reject_count": 1}]
+                    yield rows_frame(rows)
 
         items = ctx.spark.createDataFrame([(loc,) for loc in locators], "locator string")
         rows = items.repartition(max(1, min(len(locators), 64))).mapInPandas(ingest, ROW_SCHEMA).cache()

@@ -25,6 +25,7 @@ ROW_SCHEMA = ("url string, html string, text string, charset string, charset_sou
 class IngestWarcConfig:
     keep_latest_per_url: bool = True  # recrawls of one URL become one page (the newest capture), as CC dedups
     max_record_bytes: int = 64 << 20  # larger records are counted and skipped (CC's own cap is 1 MiB)
+    allow_empty: bool = False  # files holding no record at all are an error unless a user asks for an empty run
 
 
 def list_local_files(paths: list[str]) -> list[str]:
@@ -41,18 +42,34 @@ def list_local_files(paths: list[str]) -> list[str]:
     return files
 
 
+def _skip_row(name: str, url, offset, reason: str) -> tuple:
+    return (url, None, None, None, None, None, None, None, None, name, offset, None, reason)
+
+
 def rows_of_stream(stream, name: str, max_bytes: int):
-    """Flat tuples in ROW_SCHEMA order for every record of one file."""
+    """Flat tuples in ROW_SCHEMA order for every record of one file.
+
+    A failure nobody planned for is counted (`error:<Exception>`), never raised: in a record's
+    parsing it skips that record; in the reader it skips the rest of that file.
+    """
+    from pipeline.rejects import error_reason
     from pipeline.web import warc_read
     from pipeline.web.records import PAGE_COLUMNS, parse_record
 
-    for raw in warc_read.iter_raw_records(stream, max_bytes):
-        for row, reason, where in parse_record(raw, name):
-            if row is not None:
-                yield tuple(row[c] for c in PAGE_COLUMNS) + (None,)
-            else:
-                yield (where["url"], None, None, None, None, None, None, None, None, name,
-                       where["offset"], None, reason)
+    try:
+        for raw in warc_read.iter_raw_records(stream, max_bytes):
+            try:
+                parsed = list(parse_record(raw, name))
+            except Exception as exc:  # noqa: BLE001 - one hostile record must not stop the job
+                yield _skip_row(name, None, getattr(raw, "offset", None), error_reason(exc))
+                continue
+            for row, reason, where in parsed:
+                if row is not None:
+                    yield tuple(row[c] for c in PAGE_COLUMNS) + (None,)
+                else:
+                    yield _skip_row(name, where["url"], where["offset"], reason)
+    except Exception as exc:  # noqa: BLE001 - the file's remaining records are counted as one skip
+        yield _skip_row(name, None, None, error_reason(exc))
 
 
 class IngestWarc(Stage):
@@ -98,6 +115,10 @@ class IngestWarc(Stage):
                                                   F.col("offset").desc())
             pages = pages.withColumn("_n", F.row_number().over(w)).filter("_n = 1").drop("_n")
         reasons = {r["skip_reason"]: r["count"] for r in skipped.groupBy("skip_reason").count().collect()}
+        # Files with no records at all (0 bytes, or a gzip of nothing) are empty input, not data.
+        if n_pages == 0 and set(reasons) <= {"empty_record"} and not ctx.settings.allow_empty:
+            raise UsageError(f"ingest-warc: no WARC records in {', '.join(ctx.inputs)} (empty files); "
+                             "set ingest-warc.allow_empty=true for an empty run")
         charsets = {f"{r['charset']}/{r['charset_source']}": r["count"]
                     for r in pages.groupBy("charset", "charset_source").count().collect()}
         n_kept = pages.count()

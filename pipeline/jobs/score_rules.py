@@ -30,6 +30,7 @@ class ScoreRules(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         from pyspark.sql import functions as F
 
+        from pipeline.rejects import GUARD_SCHEMA, guard_batches, split_guarded
         from pipeline.score.document import metric_columns, score_batch
         from pipeline.score.user_rules import load_rules
 
@@ -45,19 +46,20 @@ class ScoreRules(Stage):
         schema = ", ".join([f"`{f.name}` {f.dataType.simpleString()}" for f in docs.schema.fields]
                            + [f"`{c}` double" for c in metrics])
 
-        def score(batches):
-            for pdf in batches:
-                scored = score_batch(pdf["text"], settings, rules)
-                out = pdf[others].copy()
-                out["text"] = scored["text"]
-                for c in metrics:
-                    out[c] = scored[c].astype("float64")
-                yield out[[*columns, *metrics]]
+        def score(pdf, _):
+            scored = score_batch(pdf["text"], settings, rules)
+            out = pdf[others].copy()
+            out["text"] = scored["text"]
+            for c in metrics:
+                out[c] = scored[c].astype("float64")
+            return out[[*columns, *metrics]]
 
-        scored = docs.mapInPandas(score, schema).cache()
+        guarded = docs.mapInPandas(guard_batches(score, [*columns, *metrics]), f"{schema}, {GUARD_SCHEMA}").cache()
+        scored, rejected, reasons = split_guarded(guarded)
         agg = scored.agg(F.sum("rule_c4_lines_removed").alias("lines"),
                          F.sum(F.when(F.length("text") == 0, 1).otherwise(0)).alias("emptied")).first()
-        return StageResult(documents=scored, stats={
+        return StageResult(documents=scored, side_outputs={"rejected": rejected}, stats={
+            "rejected": reasons,
             "metrics": metrics,
             "c4_lines_removed": int(agg["lines"] or 0),
             "emptied_by_c4_lines": int(agg["emptied"] or 0),

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pipeline.dataset import read_stats
+from pipeline.errors import UsageError
 from pipeline.sample.books.build import build, plain_text_book
 
 
@@ -69,9 +70,12 @@ def test_mirror_url_and_hostile_zip(spark, run_stage_in, data_root, tmp_path, bo
 
 
 @pytest.mark.slow
-def test_empty_mirror_is_an_empty_dataset_not_a_crash(spark, run_stage_in, data_root, tmp_path):
+def test_empty_mirror_is_a_user_error_unless_allowed(spark, run_stage_in, data_root, tmp_path):
     (tmp_path / "mirror").mkdir()
     out = data_root / "r2" / "ingest-books"
-    summary = run_stage_in("ingest-books", [tmp_path / "mirror"], out)
+    with pytest.raises(UsageError, match="no book files"):
+        run_stage_in("ingest-books", [tmp_path / "mirror"], out)
+    assert not out.exists()
+    summary = run_stage_in("ingest-books", [tmp_path / "mirror"], out, ["stages.ingest-books.allow_empty=true"])
     assert summary.rows_out == 0 and summary.rows_in == 0
     assert read_stats(str(out))["books"] == 0

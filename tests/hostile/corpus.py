@@ -170,3 +170,29 @@ def truncated_books(folder: Path) -> Path:
     (folder / "pg11.txt.gz").write_bytes(gzip.compress(body))
     (folder / "pg12.txt.gz").write_bytes(truncated_gzip(body))
     return folder
+
+
+def seeds_file(folder: Path) -> Path:
+    """Crawl seeds: a line that is not UTF-8, a line that is not a URL, and loopback (refused by the SSRF guard)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "seeds.txt"
+    path.write_bytes(b"http://caf\xe9.example/\nnot a url\nhttp://127.0.0.1:9/private\n")
+    return path
+
+
+def github_inputs(folder: Path) -> Path:
+    """A folder of repository archives: one whole (MIT, a file that is not UTF-8), one truncated."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    files = {"repo/LICENSE": b"MIT License\n\nPermission is hereby granted, free of charge, to any person "
+                             b"obtaining a copy of this software",
+             "repo/main.py": b"def main():\n    return 42\n", "repo/latin1.py": b"# caf\xe9\nx = 1\n"}
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    whole = buf.getvalue()
+    (folder / "good.tar.gz").write_bytes(whole)
+    (folder / "cut.tar.gz").write_bytes(whole[: len(whole) // 2])
+    return folder
