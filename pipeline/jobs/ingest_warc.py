@@ -25,6 +25,7 @@ ROW_SCHEMA = ("url string, html string, text string, charset string, charset_sou
 class IngestWarcConfig:
     keep_latest_per_url: bool = True  # recrawls of one URL become one page (the newest capture), as CC dedups
     max_record_bytes: int = 64 << 20  # larger records are counted and skipped (CC's own cap is 1 MiB)
+    max_header_bytes: int = 1 << 20  # a longer WARC header is counted and skipped (real ones are < 10 KiB)
     allow_empty: bool = False  # files holding no record at all are an error unless a user asks for an empty run
 
 
@@ -46,7 +47,7 @@ def _skip_row(name: str, url, offset, reason: str) -> tuple:
     return (url, None, None, None, None, None, None, None, None, name, offset, None, reason)
 
 
-def rows_of_stream(stream, name: str, max_bytes: int):
+def rows_of_stream(stream, name: str, max_bytes: int, max_header_bytes: int = 1 << 20):
     """Flat tuples in ROW_SCHEMA order for every record of one file.
 
     A failure nobody planned for is counted (`error:<Exception>`), never raised: in a record's
@@ -57,7 +58,7 @@ def rows_of_stream(stream, name: str, max_bytes: int):
     from pipeline.web.records import PAGE_COLUMNS, parse_record
 
     try:
-        for raw in warc_read.iter_raw_records(stream, max_bytes):
+        for raw in warc_read.iter_raw_records(stream, max_bytes, max_header_bytes):
             try:
                 parsed = list(parse_record(raw, name))
             except Exception as exc:  # noqa: BLE001 - one hostile record must not stop the job
@@ -86,7 +87,7 @@ class IngestWarc(Stage):
 
         from pipeline.storage import is_local
 
-        max_bytes = ctx.settings.max_record_bytes
+        max_bytes, max_header = ctx.settings.max_record_bytes, ctx.settings.max_header_bytes
         local = list_local_files([p for p in ctx.inputs if is_local(p)])
         remote = [p for p in ctx.inputs if not is_local(p)]
         sc = ctx.spark.sparkContext
@@ -94,7 +95,7 @@ class IngestWarc(Stage):
         def read_local(paths):
             for path in paths:
                 with open(path, "rb") as f:
-                    yield from rows_of_stream(f, path, max_bytes)
+                    yield from rows_of_stream(f, path, max_bytes, max_header)
 
         rdds = []
         if local:
@@ -102,7 +103,7 @@ class IngestWarc(Stage):
         if remote:  # any Hadoop filesystem (s3a://, hdfs://, gs://): one partition per file
             files = sc.binaryFiles(",".join(remote)).filter(lambda kv: kv[0].endswith(WARC_SUFFIXES))
             rdds.append(files.flatMap(
-                lambda kv: rows_of_stream(io.BytesIO(kv[1]), kv[0], max_bytes)))
+                lambda kv: rows_of_stream(io.BytesIO(kv[1]), kv[0], max_bytes, max_header)))
         if not rdds:
             raise UsageError(f"no WARC/WET files ({', '.join(WARC_SUFFIXES)}) under {ctx.inputs}")
         rdd = rdds[0] if len(rdds) == 1 else sc.union(rdds)
