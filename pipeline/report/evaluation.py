@@ -16,6 +16,17 @@ from pathlib import Path
 from pipeline.errors import UsageError
 
 VARIANT_ORDER = ("fp32", "bf16", "int8", "int4-rtn", "int4-gptq")
+# Below this many items an exact-match share is noise (its standard error at p=0.5 is above 0.11):
+# the report says so beside the number instead of showing a bare share such as 0.000.
+MIN_EXACT_MATCH_ITEMS = 20
+
+
+def exact_match_note(items: int | None) -> str:
+    if not items:
+        return "no held-out items: no exact match"
+    if items < MIN_EXACT_MATCH_ITEMS:
+        return f"warning: only {items} held-out items (< {MIN_EXACT_MATCH_ITEMS}), too few to compare"
+    return ""
 
 
 @dataclass

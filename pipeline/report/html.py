@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from pipeline.report import figures
+from pipeline.report.evaluation import exact_match_note
 from pipeline.report.gather import RunData, language_counts
 
 SECTIONS = [("funnel", "Document funnel"), ("quality", "Quality scores"), ("language", "Languages"),
@@ -190,7 +191,10 @@ def _evaluation(data: RunData) -> str:
         return ""
     cols = [("model", "model", -1), ("variant", "variant", -1), ("token_perplexity", "token perplexity", 3),
             ("exact_match", "exact match", 3), ("exact_match_items", "EM items", 0),
+            ("em_note", "EM note", -1),
             ("decode_tokens_per_s", "decode tokens/s", 1), ("peak_memory_bytes", "peak memory (bytes)", 0),
             ("model_bytes", "model bytes", 0)]
+    rows = [{**r, "em_note": exact_match_note(r.get("exact_match_items"))} for r in data.evaluations]
     return (f'<p class="meta">from {escape(str(data.eval_source))}; perplexity is per token of the '
-            f"run's tokenizer (not per word)</p>" + table("table-evaluation", cols, data.evaluations))
+            f"run's tokenizer (not per word); exact match is on held-out items made only from val "
+            f"documents</p>" + table("table-evaluation", cols, rows))

@@ -1,6 +1,6 @@
 """Evaluate a trained model and its quantized variants side by side.
 
-    python -m trainer.eval.evaluate --model <run dir | hf dir | quantized dir> --tokens <tokens dir> --out <eval dir>
+    python -m trainer evaluate --model <run dir | hf dir | quantized dir> --tokens <tokens dir> --out <eval dir>
         [--variants fp32,int8,int4-rtn,int4-gptq] [--max-windows 64] [--draft <model dir>] [--save-quantized]
 
 Per variant: token_perplexity on the val shards (trainer/eval/metrics.py; tokenizer-level, not word
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ import torch
 
 from trainer.eval.metrics import METRIC, decode_speed, exact_match, held_out_items, token_perplexity
 from trainer.infer.load_model import ModelLoadError, load_model
-from trainer.quant.quantize import QuantConfig, model_bytes, quantize_model, save_quantized
+from trainer.quant.linear import QuantConfig, model_bytes
+from trainer.quant.quantize import quantize_model, save_quantized
 from trainer.train.data import ShardError, TokenShards
 
 VARIANTS = ("fp32", "int8", "int4-rtn", "int4-gptq")
@@ -142,18 +142,27 @@ def write_report(report: dict, out: Path) -> None:
     plot_tradeoff(report, out / "tradeoff.png")
 
 
+# The run report (pipeline/report/evaluation.py) uses the same threshold: below it, a warning, never a bare share.
+MIN_EXACT_MATCH_ITEMS = 20
+
+
 def markdown(report: dict) -> str:
     fp32 = next((r for r in report["variants"] if r["variant"] == "fp32"), None)
     lines = [f"# Evaluation: {report['model']}", "",
              f"Metric: **{METRIC}** (token-level perplexity, exp of the mean next-token cross-entropy on "
-             f"non-overlapping windows of the val shards of `{report['tokens_dir']}`; not word perplexity).", "",
+             f"non-overlapping windows of the val shards of `{report['tokens_dir']}`; not word perplexity). "
+             f"Exact match: greedy answers to held-out SFT/RL items, made only from val documents, checked "
+             f"strictly (one final answer).", "",
              f"| variant | {METRIC} | vs fp32 | exact match (items) | decode tok/s | peak memory | model bytes |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["variants"]:
         rel = f"{100 * (r[METRIC] / fp32[METRIC] - 1):+.2f}%" if fp32 else "-"
         em = "-" if r["exact_match"] is None else f"{r['exact_match']:.3f}"
+        em += f" ({r['exact_match_items']})"
+        if (r["exact_match_items"] or 0) < MIN_EXACT_MATCH_ITEMS:  # a share of a handful of items is noise
+            em += f" ⚠ too few items (< {MIN_EXACT_MATCH_ITEMS}) to compare"
         peak = "-" if r["peak_memory_bytes"] is None else f"{r['peak_memory_bytes']:,}"
-        lines.append(f"| {r['variant']} | {r[METRIC]:.4f} | {rel} | {em} ({r['exact_match_items']}) | "
+        lines.append(f"| {r['variant']} | {r[METRIC]:.4f} | {rel} | {em} | "
                      f"{r['decode_tokens_per_s']:.1f} | {peak} | {r['model_bytes']:,} |")
     if spec := report.get("speculative"):
         lines += ["", f"Speculative decoding (draft `{spec['draft']}`, k={spec['k']}): acceptance rate "
@@ -186,9 +195,11 @@ def plot_tradeoff(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def build_parser() -> argparse.ArgumentParser:
+USER_ERRORS = (ModelLoadError, ShardError, ValueError, FileNotFoundError)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     d = EvalConfig("", "", "")
-    p = argparse.ArgumentParser(prog="python -m trainer.eval.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="pretrain run dir, checkpoint dir, HF export or quantized dir")
     p.add_argument("--tokens", required=True, help="tokens dir (val shards, tokenizer, sft.jsonl, rl.jsonl)")
     p.add_argument("--out", required=True, help="eval dir: report.json, report.md, tradeoff.png")
@@ -202,23 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draft", help="a smaller model with the same vocabulary, for speculative decoding")
     p.add_argument("--save-quantized", action="store_true", help="also write <out>/quantized/<variant>/")
     p.add_argument("--device", default="")
-    return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+def run_cli(a: argparse.Namespace) -> int:
     cfg = EvalConfig(model=a.model, tokens=a.tokens, out=a.out, variants=[v for v in a.variants.split(",") if v],
                      max_windows=a.max_windows, max_items=a.max_items, max_new_tokens=a.max_new_tokens,
                      decode_tokens=a.decode_tokens, group_size=a.group_size, calib_samples=a.calib_samples,
                      draft=a.draft, save_quantized=a.save_quantized, device=a.device)
-    try:
-        evaluate(cfg)
-    except (ModelLoadError, ShardError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    evaluate(cfg)
     print(f"wrote {Path(cfg.out) / 'report.json'}, report.md, tradeoff.png")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
