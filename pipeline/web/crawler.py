@@ -46,8 +46,6 @@ def warc_dir(state_dir: str | Path) -> Path:
 
 def crawl(seeds: list[str], state_dir: str | Path, s: CrawlSettings, resolver=system_resolver) -> dict:
     """Crawl until the frontier is empty or `max_pages` pages are written; returns counters."""
-    import requests
-
     frontier = Frontier(Path(state_dir) / "frontier.sqlite")
     stats: Counter[str] = Counter()
     stats["resumed_done"] = frontier.mark_done_many(list(reconcile(warc_dir(state_dir))))
@@ -56,12 +54,9 @@ def crawl(seeds: list[str], state_dir: str | Path, s: CrawlSettings, resolver=sy
     scope = Scope(seed_hosts={host_of(u) for u in seeds}, same_host=s.same_host,
                   allowed_domains=tuple(s.allowed_domains))
     guard = SsrfGuard(s.allow_networks, resolver)
-    session = requests.Session()
-    session.trust_env = False  # a proxy from the environment would bypass the SSRF guard
-    adapter = requests.adapters.HTTPAdapter(pool_connections=s.concurrency, pool_maxsize=s.concurrency,
-                                            max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    # No HTTP session: each hop opens its own connection pinned to the address the guard checked
+    # (a pooled keep-alive connection, or a proxy from the environment, would bypass the guard).
+    session = None
     loop = _Loop(frontier, scope, guard, session, s, warc_dir(state_dir), stats)
     try:
         loop.run()

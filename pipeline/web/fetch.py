@@ -1,16 +1,22 @@
 """Fetch one URL politely and safely: SSRF check per hop, manual redirects, byte/time caps.
 
-Redirects are followed by hand (not by requests) so each hop is normalised, SSRF-checked and
-counted; the body is streamed and cut at `max_bytes` (the record is marked `WARC-Truncated:
-length`, as Common Crawl does) and at `max_seconds` of wall time.
+Redirects are followed by hand so each hop is normalised, SSRF-checked and counted. Each hop
+resolves the host once, checks every address, and connects to a checked one (`pinned.py`);
+headers + body share one deadline of `max_seconds` of wall time (cut bodies are marked
+`WARC-Truncated: time`). The decoded body is cut at `max_bytes` (`WARC-Truncated: length`, as
+Common Crawl does); gzip/deflate are inflated with `max_length`, so a bomb stops there too.
 """
 
 from __future__ import annotations
 
+import http.client
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+from pipeline.web.pinned import pinned_connection
 from pipeline.web.ssrf import SsrfGuard
 from pipeline.web.urls import normalize_url
 
@@ -40,14 +46,6 @@ class FetchResult:
     ip: str | None = None
     fetched_at: str = ""
     redirects: list[str] = field(default_factory=list)
-
-
-def _peer_ip(resp) -> str | None:
-    # urllib3 keeps the live connection on a streamed response; its socket names the real peer.
-    try:
-        return resp.raw._connection.sock.getpeername()[0]
-    except (AttributeError, OSError, TypeError):
-        return None
 
 
 def fetch(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: str,
@@ -83,48 +81,82 @@ def fetch(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: 
 
 
 def _get(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: str) -> FetchResult:
-    import requests
-
+    """One hop: resolve + check, connect to a checked address, all within `limits.max_seconds`."""
+    deadline = time.monotonic() + limits.max_seconds
+    fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    addresses, reason = guard.resolve(url)
+    if reason:
+        return FetchResult(url, f"ssrf_refused:{reason}", fetched_at=fetched_at)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     request_headers = [("User-Agent", user_agent), ("Accept", "text/html,application/xhtml+xml,text/plain"),
                        ("Accept-Encoding", "gzip, deflate"), ("Host", url.split("/")[2])]
-    fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    started = time.monotonic()
-    try:
-        resp = session.get(url, headers=dict(request_headers[:3]), stream=True, allow_redirects=False,
-                           timeout=(limits.connect_timeout, limits.max_seconds))
-    except requests.Timeout:
-        return FetchResult(url, "timeout", fetched_at=fetched_at)
-    except (requests.RequestException, OSError, ValueError):
-        return FetchResult(url, "connection_error", fetched_at=fetched_at)
-    with resp:
-        ip = _peer_ip(resp)
-        if ip and guard.check_peer(ip):
-            return FetchResult(url, f"ssrf_refused:{guard.check_peer(ip)}", ip=ip, fetched_at=fetched_at)
-        headers = list(resp.raw.headers.items())
-        base = dict(url=url, status=resp.status_code, headers=headers, ip=ip, fetched_at=fetched_at,
-                    request_headers=request_headers,
-                    status_line=f"{resp.status_code} {resp.reason or ''}".strip())
-        if resp.status_code in REDIRECT_STATUSES:
-            return FetchResult(outcome="redirect", **base)
-        if resp.status_code in TRANSIENT_STATUSES:
-            return FetchResult(outcome=f"transient_{resp.status_code}", **base)
-        media = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if resp.status_code == 200 and media not in limits.accept_types:
-            return FetchResult(outcome="unaccepted_content_type", **base)
-        chunks, size, truncated = [], 0, None
+    conn, resp, ip, outcome = None, None, None, "connection_error"
+    for ip in addresses:  # every one was checked; the first that answers is used
+        conn = pinned_connection(parts.scheme, parts.hostname, port, ip, deadline, limits.connect_timeout)
         try:
-            for chunk in resp.iter_content(chunk_size=16384):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limits.max_bytes:
-                    truncated = "length"
-                    break
-                if time.monotonic() - started > limits.max_seconds:
-                    truncated = "time"
-                    break
-        except requests.Timeout:
-            truncated = "time"
-        except (requests.RequestException, OSError):
-            return FetchResult(outcome="connection_error", **base)
-        body = b"".join(chunks)[:limits.max_bytes]
-        return FetchResult(outcome="ok", body=body, truncated=truncated, **base)
+            conn.request("GET", target, headers=dict(request_headers[:3]))
+            resp = conn.getresponse()
+            break
+        except TimeoutError:
+            outcome = "timeout"
+        except (OSError, http.client.HTTPException, ValueError):
+            outcome = "connection_error"
+        conn.close()
+        if time.monotonic() >= deadline:
+            break
+    if resp is None:
+        return FetchResult(url, outcome, ip=ip, fetched_at=fetched_at)
+    try:
+        return _read_response(url, resp, ip, fetched_at, request_headers, limits)
+    finally:
+        conn.close()
+
+
+def _read_response(url: str, resp, ip: str, fetched_at: str, request_headers: list[tuple[str, str]],
+                   limits: FetchLimits) -> FetchResult:
+    headers = resp.getheaders()
+    base = dict(url=url, status=resp.status, headers=headers, ip=ip, fetched_at=fetched_at,
+                request_headers=request_headers, status_line=f"{resp.status} {resp.reason or ''}".strip())
+    if resp.status in REDIRECT_STATUSES:
+        return FetchResult(outcome="redirect", **base)
+    if resp.status in TRANSIENT_STATUSES:
+        return FetchResult(outcome=f"transient_{resp.status}", **base)
+    media = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+    if resp.status == 200 and media not in limits.accept_types:
+        return FetchResult(outcome="unaccepted_content_type", **base)
+    body = BoundedBody(resp.getheader("Content-Encoding"), limits.max_bytes)
+    truncated = None
+    try:
+        while not body.full and (chunk := resp.read1(16384)):  # read1: keep what arrived by the deadline
+            body.feed(chunk)
+        if body.full:
+            truncated = "length"
+    except TimeoutError:
+        truncated = "time"
+    except (OSError, http.client.HTTPException, zlib.error):
+        return FetchResult(outcome="connection_error", **base)
+    return FetchResult(outcome="ok", body=body.value(), truncated=truncated, **base)
+
+
+class BoundedBody:
+    """The decoded body, never more than `max_bytes` (a gzip bomb inflates only that far)."""
+
+    def __init__(self, encoding: str | None, max_bytes: int):
+        encoding = (encoding or "").strip().lower()
+        # gzip: wbits 31; deflate: zlib-wrapped (32+15 also accepts gzip); other codings kept as sent
+        wbits = 31 if encoding in ("gzip", "x-gzip") else 47 if encoding == "deflate" else None
+        self.decoder = zlib.decompressobj(wbits) if wbits else None
+        self.max_bytes, self.size, self.full = max_bytes, 0, False
+        self.parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.max_bytes + 1 - self.size  # one byte more than allowed tells "cut" from "exact"
+        piece = self.decoder.decompress(chunk, room) if self.decoder else chunk[:room]
+        self.parts.append(piece)
+        self.size += len(piece)
+        self.full = self.size > self.max_bytes
+
+    def value(self) -> bytes:
+        return b"".join(self.parts)[:self.max_bytes]

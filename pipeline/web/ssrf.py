@@ -1,8 +1,11 @@
 """SSRF guard: refuse URLs whose host resolves to an address a public crawler must not reach.
 
 Checked after DNS resolution (every address the name resolves to) and again for each redirect
-hop, so `http://evil.example/` pointing at 127.0.0.1 or a redirect to the cloud metadata
-endpoint is refused. Tests and the demo allow 127.0.0.1 explicitly through `allow_networks`.
+hop, BEFORE connecting; the fetcher then connects to a checked address only (`pinned.py`), so
+`http://evil.example/` pointing at 127.0.0.1, a DNS-rebinding second answer or a redirect to the
+cloud metadata endpoint never receives a request. IPv6 forms that carry an IPv4 address (6to4,
+Teredo, IPv4-mapped/compatible, NAT64) are judged by that IPv4 address too. Tests and the demo
+allow 127.0.0.1 explicitly through `allow_networks`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in
                                ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
 
 Resolver = Callable[[str, int], list[str]]
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local-use): the last 32 bits are an IPv4 address.
+NAT64_NETWORKS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -30,6 +35,11 @@ def refusal_reason(address: str, allow: Iterable[ipaddress._BaseNetwork] = ()) -
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(ip):
+            reason = refusal_reason(str(inner), allow)
+            if reason:
+                return reason
     if ip in METADATA_ADDRESSES:
         return "metadata_address"
     if any(ip in net for net in allow):
@@ -47,6 +57,21 @@ def refusal_reason(address: str, allow: Iterable[ipaddress._BaseNetwork] = ()) -
     return None
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses a router would reach through this IPv6 address (6to4, Teredo, NAT64, compat)."""
+    out = []
+    if ip.sixtofour:  # 2002:AABB:CCDD::/48 tunnels to AA.BB.CC.DD
+        out.append(ip.sixtofour)
+    if ip.teredo:  # (server, client); the client is the tunnel's far end
+        out += list(ip.teredo)
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in net for net in NAT64_NETWORKS):
+        out.append(low32)
+    if int(ip) >> 32 == 0 and int(ip) > 1:  # deprecated IPv4-compatible ::a.b.c.d
+        out.append(low32)
+    return out
+
+
 class SsrfGuard:
     def __init__(self, allow_networks: Iterable[str] = (), resolver: Resolver = system_resolver):
         self.allow = [ipaddress.ip_network(n, strict=False) for n in allow_networks]
@@ -54,22 +79,32 @@ class SsrfGuard:
 
     def check(self, url: str) -> str | None:
         """None if every address of the URL's host is allowed, else the refusal reason."""
+        return self.resolve(url)[1]
+
+    def resolve(self, url: str) -> tuple[list[str], str | None]:
+        """(addresses, None) when every address of the host is allowed, else ([], reason).
+
+        The fetcher connects only to these addresses: one resolution, checked, then pinned.
+        """
         parts = urlsplit(url)
         host = parts.hostname
         if not host:
-            return "no_host"
+            return [], "no_host"
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
             addresses = self.resolver(host, port)
         except (OSError, UnicodeError, ValueError):
-            return "dns_failure"
+            return [], "dns_failure"
         if not addresses:
-            return "dns_failure"
+            return [], "dns_failure"
         for address in addresses:
-            reason = refusal_reason(address, self.allow)
+            try:
+                reason = refusal_reason(address, self.allow)
+            except ValueError:
+                reason = "bad_address"
             if reason:
-                return reason
-        return None
+                return [], reason
+        return list(addresses), None
 
     def check_peer(self, address: str) -> str | None:
         """Check the address actually connected to (closes the DNS-rebinding gap)."""

@@ -59,6 +59,12 @@ def test_robots_status_semantics_and_agent_groups():
     ("169.254.169.254", "metadata_address"), ("169.254.10.10", "link_local_address"),
     ("fe80::1", "link_local_address"), ("::ffff:10.0.0.1", "private_address"), ("0.0.0.0", "reserved_address"),
     ("93.184.216.34", None), ("2606:4700::1111", None),
+    # IPv6 forms that carry a private IPv4 (issue 17): 6to4, Teredo, NAT64, IPv4-compatible, mapped
+    ("2002:a9fe:a9fe::1", "metadata_address"), ("2002:7f00:1::1", "loopback_address"),
+    ("2002:a00:1::1", "private_address"), ("2002:a9fe:101::1", "link_local_address"),
+    ("2001:0:7f00:1::ffff:ffff", "loopback_address"), ("64:ff9b::a00:1", "private_address"),
+    ("64:ff9b:1::7f00:1", "loopback_address"), ("::127.0.0.1", "loopback_address"),
+    ("::ffff:127.0.0.1", "loopback_address"), ("2002:808:808::1", None),
 ])
 def test_refusal_reasons(address, reason):
     assert refusal_reason(address) == reason
