@@ -96,6 +96,32 @@ def test_decontaminate_stage(spark, data_root, run_stage_in, tmp_path):
                      [f"decontaminate.eval_path={eval_file}"])
     assert s.rows_out == 1
     rejected = spark.read.parquet(f"{s.output}/_rejected").collect()
-    assert [r["reject_reason"] for r in rejected] == ["decontaminate_13gram"] and rejected[0]["decon_matches"] >= 1
+    assert [r["reject_reason"] for r in rejected] == ["decontaminate_13gram_eval"] and rejected[0]["decon_matches"] >= 1
     stats = read_stats(s.output)
-    assert stats["dropped"] == {"decontaminate_13gram": 1} and stats["eval"]["items"] == 1
+    assert stats["dropped"] == {"decontaminate_13gram_eval": 1, "decontaminate_13gram_gsm8k_test": 0}
+    assert stats["eval"]["eval"]["items"] == 1 and stats["eval"]["gsm8k_test"]["items"] == 1319
+
+
+@pytest.mark.slow
+def test_decontaminate_checks_every_eval_set_by_default(spark, data_root, run_stage_in, tmp_path):
+    """GSM8K test is checked with no configuration; a task file given by path is checked too, and each
+    set's drops are counted apart."""
+    import gzip
+
+    from pipeline.dataset import read_stats
+    from pipeline.jobs.decontaminate import BUNDLED_EVAL
+    from tests.quality.test_quality_stages import write_docs
+
+    with gzip.open(BUNDLED_EVAL / "gsm8k_test.jsonl.gz", "rt") as f:
+        gsm = json.loads(f.readline())["question"]
+    task = tmp_path / "task.jsonl"
+    task.write_text(json.dumps({"query": EVAL}) + "\n")
+    write_docs(spark, data_root / "y" / "docs", ["A forum post copying a benchmark item: " + gsm,
+                                                 "Leak: " + EVAL, "Leak again: " + EVAL,
+                                                 "Clean document about something else entirely, with words."])
+    s = run_stage_in("decontaminate", [data_root / "y" / "docs"], data_root / "y" / "decon",
+                     [f"decontaminate.eval_sets.task={task}"])
+    assert s.rows_out == 1
+    stats = read_stats(s.output)
+    assert stats["dropped"] == {"decontaminate_13gram_gsm8k_test": 1, "decontaminate_13gram_task": 2}
+    assert stats["dropped_total"] == 3
