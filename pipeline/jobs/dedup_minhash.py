@@ -16,7 +16,7 @@ class DedupMinhashConfig:
     threshold: float = 0.8  # Jaccard >= 0.8 is a near-duplicate (Lee et al. 2022)
     # Bands x rows minimise fp_weight*FP + fn_weight*FN area (datasketch/text-dedup use 0.5/0.5).
     # Candidates are verified, so false positives cost only compute: weigh misses far more
-    # (0.5/0.5 gives 9x13 bands, which FACTS.md measured finding 69% of planted pairs).
+    # (0.5/0.5 gives 9x13 bands, which docs/facts.md measured finding 69% of planted pairs).
     fp_weight: float = 0.05
     fn_weight: float = 0.95
     bands: int = 0  # 0: chosen by the optimisation above; set both bands and rows to force them

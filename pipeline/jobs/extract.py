@@ -16,7 +16,7 @@ OUT_SCHEMA = ("id string, text string, source string, url string, title string, 
 
 @dataclass
 class ExtractConfig:
-    time_limit_s: float = 10.0  # per page; trafilatura's median is ~0.15 s/page (FACTS.md), 60x headroom
+    time_limit_s: float = 10.0  # per page; trafilatura's median is ~0.15 s/page (docs/facts.md), 60x headroom
     fallback: bool = True  # trafilatura.baseline on pages the main extractor returns nothing for
     min_chars: int = 1  # shorter results count as "no_text" (quality thresholds belong to later stages)
     max_html_chars: int = 2_000_000  # longer pages are cut first (lxml cost grows with size)

@@ -20,7 +20,7 @@ class MixConfig:
     max_epochs: float = 4.0  # Muennighoff et al. 2023: up to ~4 epochs of repeats ≈ fresh data
     total_tokens: int = 0  # 0: the mixture is as large as the input (in estimated tokens)
     on_cap: str = "shrink"  # "shrink" keeps every share exact; "renormalize" keeps the total
-    bytes_per_token: float = 3.4  # FACTS.md: byte-level BPE 8k vocab, 3.4 bytes/token
+    bytes_per_token: float = 3.4  # docs/facts.md: byte-level BPE 8k vocab, 3.4 bytes/token
     diversity: bool = True  # balance semantic clusters when `semantic_cluster` is present
     cluster_temperature: float = 3.33  # p_c ∝ n_c^(1/T); mT5 (Xue et al. 2021) alpha = 0.3
     quality_weighting: bool = False  # prefer high `quality_score` when down-sampling

@@ -1,7 +1,7 @@
 """Token counts before a tokenizer exists: UTF-8 bytes / bytes-per-token, rounded up.
 
 3.4 bytes/token is what a byte-level BPE with an 8k vocabulary gave on English web text here
-(FACTS.md, "Tokenizers"); GPT-2's 50k vocabulary gives ~4. The same formula runs in Spark
+(docs/facts.md, "Tokenizers"); GPT-2's 50k vocabulary gives ~4. The same formula runs in Spark
 (`ceil(octet_length(text) / bpt)`) so planning and reports agree with these pure functions.
 """
 

@@ -4,7 +4,7 @@ fastText (Joulin et al. 2017) via `fasttext-numpy2`, the build whose `predict` w
 numpy 2. DCLM (Li et al. 2024) filters with exactly this kind of model: a bigram fastText
 classifier of "reference-like" vs random web text. Model size is bounded on purpose: the
 default `bucket=2,000,000, dim=100` writes an 811 MB `.bin`; `bucket=200,000, dim=64` writes ~55 MB
-and `quantize` ~2 MB at the same precision (measured, /work/shared/FACTS.md).
+and `quantize` ~2 MB at the same precision (measured, docs/facts.md).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ _FT_TOKEN = re.compile(f"[{CJK_RANGES}]|[^\\W{CJK_RANGES}]+(?:'[^\\W{CJK_RANGES}
 
 @dataclass
 class FastTextSettings:
-    dim: int = 64  # fastText default 100; 64 keeps the model small (FACTS.md) at equal accuracy here
-    bucket: int = 200_000  # fastText default 2M makes an 811 MB model (FACTS.md)
+    dim: int = 64  # fastText default 100; 64 keeps the model small (docs/facts.md) at equal accuracy here
+    bucket: int = 200_000  # fastText default 2M makes an 811 MB model (docs/facts.md)
     # fastText's supervised tutorial ("-lr 1.0 -epoch 25 -wordNgrams 2"); the library defaults
     # (lr 0.1, epoch 5) leave near-uniform probabilities on a few hundred documents.
     epoch: int = 25
@@ -37,7 +37,7 @@ class FastTextSettings:
     word_ngrams: int = 2  # DCLM's classifier uses bigrams
     min_count: int = 1  # fastText supervised default
     max_tokens: int = 2000  # truncate very long documents: enough signal, bounded cost
-    quantize: bool = False  # fastText `quantize()`: ~2 MB model, same P@1 (FACTS.md)
+    quantize: bool = False  # fastText `quantize()`: ~2 MB model, same P@1 (docs/facts.md)
     quantize_cutoff: int = 10_000  # keep this many rows of the input matrix; quantizing all 200k takes minutes
     threads: int = 1  # one thread gives a reproducible model for a given seed
 

@@ -24,7 +24,7 @@ class LongPretrainConfig:
     target_tokens: int = 8192  # a long-context stage length (Llama 3: 8k base, extended later)
     max_records: int = 200
     max_docs_per_group: int = 2000  # the greedy path is O(n^2) in a group
-    bytes_per_token: float = 3.4  # FACTS.md: byte-level BPE 8k vocab
+    bytes_per_token: float = 3.4  # docs/facts.md: byte-level BPE 8k vocab
 
 
 def generate(docs: list[dict], cfg: LongPretrainConfig, seed: int, group: str = ""):

@@ -25,7 +25,7 @@ class LongRlConfig:
     max_records: int = 500
     tasks: list[str] = field(default_factory=lambda: ["needle", "multi_key"])
     distractor_keys: int = 4  # other key/value needles in a multi_key haystack (RULER "MK-NIAH")
-    bytes_per_token: float = 3.4  # FACTS.md
+    bytes_per_token: float = 3.4  # docs/facts.md
 
 
 def _needle(rng) -> tuple[str, str]:

@@ -23,7 +23,7 @@ class LongSftConfig:
     per_group: int = 8  # questions per domain/cluster group
     max_records: int = 500
     max_doc_chars: int = 4000
-    bytes_per_token: float = 3.4  # FACTS.md
+    bytes_per_token: float = 3.4  # docs/facts.md
 
 
 def generate(docs: list[dict], cfg: LongSftConfig, seed: int, group: str = ""):

@@ -21,7 +21,7 @@ ENCODED = "id string, copy int, split string, domain string, order long, ntok lo
 class TokenizeConfig:
     vocab_size: int = 8192  # demo-sized; GPT-2 uses 50257, Llama 3 128256 (uint32 above 65535)
     tokenizer_path: str = ""  # an existing tokenizer.json to use instead of training one
-    train_sample_bytes: int = 50_000_000  # FACTS.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
+    train_sample_bytes: int = 50_000_000  # docs/facts.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
     min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
     shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
     order_buckets: int = 8  # the seeded document order is hash buckets read in turn: fixed, so reruns match

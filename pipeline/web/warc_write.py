@@ -1,7 +1,7 @@
 """WARC output of the crawler: request + response records, one gzip member each (as Common Crawl).
 
 Records are built with warcio's WARCWriter and StatusAndHeaders directly (warcio's
-`capture_http` silently records nothing unless `requests` is imported after it; FACTS.md).
+`capture_http` silently records nothing unless `requests` is imported after it; docs/facts.md).
 A page's request and response are written in one `write` and fsynced before the frontier marks
 the URL done; `reconcile` repairs a file cut short by a kill and lists the URLs it holds.
 """
