@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,11 @@ class Catalog:
         else:
             import psycopg2
 
-            conn = psycopg2.connect(self.url)
+            try:
+                conn = psycopg2.connect(self.url, connect_timeout=10)
+            except psycopg2.OperationalError as exc:  # a user error (host, password), not a crash
+                reason = (str(exc).strip().splitlines() or ["connection failed"])[0]
+                raise UsageError(f"catalog unreachable at {redact(self.url)}: {reason}") from None
         try:
             yield conn
             conn.commit()
@@ -112,6 +116,19 @@ class Catalog:
                     rows_in = NULL, rows_out = NULL, bytes = NULL, seconds = NULL
             """, {"run_id": run_id, "stage": stage, "path": path, "now": now()})
 
+    def mark_killed(self, is_gone: Callable[[str], bool]) -> list[tuple[str, str]]:
+        """Mark 'running' stage rows whose attempt is gone as 'killed'; returns (run_id, stage) marked."""
+        with self.connect() as conn:
+            rows = self.execute(conn, "SELECT run_id, stage, path FROM stage_outputs WHERE status = 'running'")
+            gone = [(r, s) for r, s, path in rows.fetchall() if is_gone(path)]
+            for run_id, stage in gone:
+                self.execute(conn, """
+                    UPDATE stage_outputs SET status = 'killed', finished_at = :now,
+                        error = 'the attempt ended without finishing (killed?); marked when the next one started'
+                    WHERE run_id = :run_id AND stage = :stage AND status = 'running'
+                """, {"run_id": run_id, "stage": stage, "now": now()})
+        return gone
+
     def finish_stage(self, run_id: str, stage: str, *, status: str, rows_in: int | None = None,
                      rows_out: int | None = None, nbytes: int | None = None, seconds: float | None = None,
                      error: str | None = None, stats: Mapping[str, Any] | None = None) -> None:
@@ -128,6 +145,11 @@ class Catalog:
                 self.execute(conn, """
                     INSERT INTO stage_stats (run_id, stage, name, value) VALUES (:run_id, :stage, :name, :value)
                 """, {"run_id": run_id, "stage": stage, "name": name, "value": value})
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def flatten_numbers(stats: Mapping[str, Any], prefix: str = "") -> dict[str, float]:

@@ -9,18 +9,14 @@ partial dataset at OUT and a rerun replaces rather than appends. Side outputs li
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
+# The commit protocol (temp dir, renames, recovery, writer lock) lives in pipeline/commit.py.
+from pipeline.commit import SUCCESS, TMP_PREFIX, atomic_directory, tmp_path  # noqa: F401 (re-exported)
 from pipeline.errors import UsageError
 from pipeline.storage import filesystem
 
-SUCCESS = "_SUCCESS"
 STATS = "_stats.json"
-TMP_PREFIX = "_tmp-"
 
 
 @dataclass
@@ -29,23 +25,6 @@ class WriteResult:
     rows_out: int
     bytes: int
     side_rows: dict[str, int]
-
-
-def _split(path: str) -> tuple[str, str]:
-    path = path.rstrip("/")
-    parent, _, name = path.rpartition("/")
-    return parent or ".", name
-
-
-def tmp_path(out: str, attempt: str) -> str:
-    parent, name = _split(out)
-    return f"{parent}/{TMP_PREFIX}{name}-{attempt}"
-
-
-def stale_tmp_paths(fs, out: str) -> list[str]:
-    parent, name = _split(out)
-    prefix = f"{TMP_PREFIX}{name}-"
-    return [f"{parent}/{n}" for n in fs.list_names(parent) if n.startswith(prefix)]
 
 
 def is_complete(path: str, spark=None) -> bool:
@@ -65,32 +44,6 @@ def require_dataset(path: str, spark=None) -> None:
 def read_stats(path: str, spark=None) -> dict:
     fs = filesystem(path, spark)
     return json.loads(fs.read_text(f"{path.rstrip('/')}/{STATS}"))
-
-
-@contextmanager
-def atomic_directory(out: str, spark=None) -> Iterator[str]:
-    """Yield a temporary directory to fill; on success it becomes `out` with `_SUCCESS`.
-
-    Stale temporaries of killed attempts are removed first; on any error the temporary is
-    deleted and `out` keeps whatever complete dataset it held before.
-    """
-    fs = filesystem(out, spark)
-    parent, _ = _split(out)
-    fs.mkdirs(parent)
-    for stale in stale_tmp_paths(fs, out):
-        fs.delete(stale)
-    attempt = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp = tmp_path(out, attempt)
-    try:
-        yield tmp
-        if not fs.exists(tmp):
-            fs.mkdirs(tmp)
-        if not fs.exists(f"{tmp}/{SUCCESS}"):
-            fs.write_text(f"{tmp}/{SUCCESS}", "")
-        _commit(fs, tmp, out, attempt)
-    except BaseException:
-        fs.delete(tmp)
-        raise
 
 
 def write_stats(out_or_tmp: str, stats: dict, spark=None) -> None:
@@ -115,15 +68,3 @@ def write_dataset(spark, df, out: str, stats: dict, side_outputs: dict | None = 
         write_stats(tmp, {**stats, "rows_out": rows_out, "side_outputs": side_rows}, spark)
         nbytes = fs.size(tmp)
     return WriteResult(path=out, rows_out=rows_out, bytes=nbytes, side_rows=side_rows)
-
-
-def _commit(fs, tmp: str, out: str, attempt: str) -> None:
-    """Swap the finished directory into place; an older complete output is replaced, not merged."""
-    if fs.exists(out):
-        parent, name = _split(out)
-        old = f"{parent}/{TMP_PREFIX}{name}-old-{attempt}"
-        fs.rename(out, old)
-        fs.rename(tmp, out)
-        fs.delete(old)
-    else:
-        fs.rename(tmp, out)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pipeline import registry
 from pipeline.catalog import Catalog
+from pipeline.commit import is_locked, output_lock
 from pipeline.config import PipelineConfig, to_dict
 from pipeline.dataset import atomic_directory, require_dataset, write_dataset, write_stats
 from pipeline.errors import UsageError
@@ -62,6 +63,19 @@ def run_stage(name: str, inputs: list[str], output: str, cfg: PipelineConfig, sk
     run_id = run_id_for(output, cfg)
     catalog = Catalog(cfg.catalog_url())
     catalog.init()
+    # Rows left 'running' by attempts that died (kill -9, OOM) are marked before this one starts.
+    catalog.mark_killed(attempt_is_gone)
+    with output_lock(output):  # one live attempt per OUT; a second one stops here, in one line
+        return _run_locked(stage, name, settings, inputs, output, cfg, skip, spark, run_id, catalog)
+
+
+def attempt_is_gone(path: str) -> bool:
+    """A 'running' row's attempt is gone when nobody holds its output's lock (local paths only)."""
+    return is_local(path) and not is_locked(path)
+
+
+def _run_locked(stage, name: str, settings, inputs: list[str], output: str, cfg: PipelineConfig,
+                skip: bool, spark, run_id: str, catalog: Catalog) -> StageSummary:
     catalog.start_run(run_id, cfg.run.data_root, json.dumps(to_dict(cfg), default=str))
     catalog.start_stage(run_id, name, output)
     started = time.time()
