@@ -47,6 +47,8 @@ demo: setup
 	$(BIN)/airflow dags test llm_data_pipeline -c '{"run_id": "$(DEMO_RUN)", "data_root": "$(DATA_ROOT)"}' \
 		> $(DATA_ROOT)/demo-airflow.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-airflow.log; exit 1)
 	$(BIN)/python -m pipeline catalog stages --run $(DEMO_RUN) --set run.data_root=$(DATA_ROOT)
+	# held out means held out: no val document's text in the train shards or train SFT/RL records
+	$(BIN)/python -m pipeline.tokenize.leakage --tokens $(DATA_ROOT)/$(DEMO_RUN)/tokens --documents $(DATA_ROOT)/$(DEMO_RUN)/mix
 	@echo "curated data and token shards: $(DATA_ROOT)/$(DEMO_RUN)/   airflow log: $(DATA_ROOT)/demo-airflow.log"
 	@echo "training the tiny preset on $(DATA_ROOT)/$(DEMO_RUN)/tokens (training DAG: pretrain -> export -> evaluate -> report; LoRA SFT -> GRPO) ..."
 	rm -rf $(DATA_ROOT)/$(DEMO_RUN)/pretrain
@@ -65,18 +67,31 @@ test: setup chromium
 lint: setup
 	$(BIN)/ruff check .
 
+AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated
+AIRFLOW_API_PORT ?= 8080
+
+# `airflow standalone`'s four components, minus its log servers: Airflow binds those (8793 scheduler,
+# 8794 triggerer) to every interface with no setting to change it, and on one machine the API server
+# reads task logs from local files anyway. umask 077: the generated password file, logs and anything
+# else Airflow writes are owner-only; the password file is created 0600 first (Airflow appends to it).
 up: setup
-	$(BIN)/airflow db migrate >/dev/null
-	@echo "Airflow UI on http://127.0.0.1:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
-	$(BIN)/airflow standalone
+	umask 077 && $(BIN)/airflow db migrate >/dev/null
+	@umask 077 && touch $(AIRFLOW_PASSWORDS) && chmod 600 $(AIRFLOW_PASSWORDS)
+	@echo "Airflow UI on http://127.0.0.1:$(AIRFLOW_API_PORT) (user admin; password in $(AIRFLOW_PASSWORDS))"
+	umask 077; trap 'kill 0' INT TERM EXIT; \
+		$(BIN)/airflow scheduler --skip-serve-logs & \
+		$(BIN)/airflow dag-processor & \
+		$(BIN)/airflow triggerer --skip-serve-logs & \
+		$(BIN)/airflow api-server --host 127.0.0.1 --port $(AIRFLOW_API_PORT) & \
+		wait
 
 clean:
 	rm -rf $(DATA_ROOT) $(AIRFLOW_HOME) .pytest_cache .ruff_cache
 
-# Random secrets for docker compose; never committed (.env is ignored).
+# Random secrets for docker compose; never committed (.env is ignored); owner-only (umask 077: 0600).
 compose-env:
 	@test ! -e .env || (echo ".env exists; remove it first" && exit 1)
-	@$(PY) -c "import secrets,base64; print(f'POSTGRES_PASSWORD={secrets.token_urlsafe(24)}'); print(f'AIRFLOW_JWT_SECRET={secrets.token_urlsafe(32)}'); print('AIRFLOW_FERNET_KEY=' + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())" > .env
+	@umask 077 && $(PY) -c "import secrets,base64; print(f'POSTGRES_PASSWORD={secrets.token_urlsafe(24)}'); print(f'AIRFLOW_JWT_SECRET={secrets.token_urlsafe(32)}'); print('AIRFLOW_FERNET_KEY=' + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())" > .env
 	@echo "wrote .env; now: docker compose up"
 
 # Headless Chromium for the run-report tests (tests/report): Debian's package, installed when missing.
