@@ -89,3 +89,21 @@ def test_sample_warc_end_to_end(run_stage_in, spark, tmp_path, data_root):
     langs = read_stats(str(data_root / "s" / "extract"))["lang"]
     assert summary.rows_out == counts["html_200"]
     assert langs["zh"] >= 30 and langs["fr"] >= 3 and langs["de"] >= 3 and langs["es"] >= 3
+
+
+def test_ingest_warc_sets_a_gzip_bomb_aside_and_goes_on(run_stage_in, spark, tmp_path, data_root):
+    import zlib
+
+    from tests.web.warc_fixtures import pair
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)  # 256 MiB of zeros in one ~256 KiB gzip member
+    bomb = b"".join(c.compress(bytes(1 << 20)) for _ in range(256)) + c.flush()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "x.warc.gz").write_bytes(bomb + pair("http://s.test/ok", b"<html><body><p>Kept.</p></body></html>"))
+    out = data_root / "r3" / "ingest-warc"
+    summary = run_stage_in("ingest-warc", [raw], out, overrides=["ingest-warc.max_record_bytes=1048576"])
+    assert summary.rows_out == 1
+    assert read_stats(str(out))["skipped"]["oversize_record"] == 1
+    skipped = spark.read.parquet(str(out / "_skipped")).filter("skip_reason = 'oversize_record'").collect()
+    assert [r["offset"] for r in skipped] == [0]
