@@ -133,3 +133,66 @@ def test_a_gzip_bomb_body_inflates_only_to_max_bytes(serve):
     server = serve(lambda conn: conn.sendall(head + bomb))
     got = fetch(None, f"http://127.0.0.1:{server.port}/", LOOPBACK, limits(max_bytes=100_000), "t")
     assert got.outcome == "ok" and got.truncated == "length" and len(got.body) == 100_000
+
+
+def self_signed(tmp_path, name: str):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_pinned_to_an_address_keeps_sni_and_certificate_name(tmp_path):
+    import ssl
+
+    from pipeline.web.pinned import PinnedHTTPSConnection
+
+    cert, key = self_signed(tmp_path, "site.test")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    seen = {}
+
+    def on_sni(sock, name, ctx):
+        seen["sni"] = name  # returning None lets the handshake go on
+
+    server_ctx.sni_callback = on_sni
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_one():
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            seen["request"] = tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    conn = PinnedHTTPSConnection("site.test", port, "127.0.0.1", time.monotonic() + 10, 2.0, context=client_ctx)
+    try:
+        conn.request("GET", "/x")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read() == b"ok"
+    finally:
+        conn.close()
+        thread.join(timeout=10)
+        listener.close()
+    assert seen["sni"] == "site.test"  # SNI and certificate check use the name, not the pinned IP
+    assert f"Host: site.test:{port}\r\n".encode() in seen["request"]
