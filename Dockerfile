@@ -23,6 +23,8 @@ COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY trainer ./trainer
 COPY kernels ./kernels
+COPY typed_config ./typed_config
+COPY answer_checkers ./answer_checkers
 COPY sql ./sql
 COPY dags ./dags
 RUN pip install -e . \

@@ -135,7 +135,8 @@ def main(argv=None) -> int:
     from trainer.infer.load_model import load_model
     from trainer.infer.speculative import speculative_generate
     from trainer.quant.gptq import calibration_windows
-    from trainer.quant.quantize import QuantConfig, model_bytes, quantize_model
+    from trainer.quant.linear import QuantConfig, model_bytes
+    from trainer.quant.quantize import quantize_model
     from trainer.train.data import TokenShards
 
     torch.manual_seed(0)

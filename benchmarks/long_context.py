@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     from tests.trainer.tiny_runs import tiny_config
     from tests.trainer.token_fixture import write_token_shards
     from trainer.model import rope
+    from trainer.model.checkpoint import load_transformer
     from trainer.train import extend
     from trainer.train.data import PackedWindows, TokenShards
     from trainer.train.pretrain import train
@@ -84,10 +85,10 @@ def main(argv=None) -> int:
         train(extend.extension_config(base, str(tokens), str(work / "control"), args.target,
                                       overrides=[f"steps={args.extend_steps}", "model.rope_scaling=null", *quiet]))
 
-    models = {"base, plain RoPE (baseline)": extend.load_model(base),
-              "base + YaRN, no fine-tuning": extend.load_model(base, max_seq_len=args.target,
-                                                               rope_scaling=cfg.model["rope_scaling"])}
-    models.update({name: extend.load_model(run) for name, run in runs.items()})
+    models = {"base, plain RoPE (baseline)": load_transformer(base).eval(),
+              "base + YaRN, no fine-tuning": load_transformer(base, max_seq_len=args.target,
+                                                               rope_scaling=cfg.model["rope_scaling"]).eval()}
+    models.update({name: load_transformer(run).eval() for name, run in runs.items()})
     shards = TokenShards(tokens)
     val = {n: PackedWindows(shards.split("val"), n) for n in (original, args.target)}
     ppl = {name: {n: extend.perplexity(m, w, args.windows) for n, w in val.items()} for name, m in models.items()}

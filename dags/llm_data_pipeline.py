@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import yaml
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Asset, Param, task
 
@@ -20,6 +22,8 @@ from pipeline.registry import job_path
 RUN_ID = "{{ params.run_id or safe_run_id(run_id) }}"
 RUN_DIR = "{{ params.data_root }}/" + RUN_ID
 SAMPLE = "ti.xcom_pull(task_ids='sample_inputs')"
+# Param defaults sized for the bundled sample (dags/demo.yaml); the stage dataclasses hold the real-run ones.
+DEMO = yaml.safe_load((Path(__file__).resolve().parent / "demo.yaml").read_text())["llm_data_pipeline"]
 
 
 def source_input(param: str, key: str) -> str:
@@ -99,7 +103,8 @@ with DAG(
                              description="Comma-separated files/folders/URIs; empty: the bundled web sample."),
         "run_crawl": Param(False, type="boolean", title="Crawl seed URLs"),
         "crawl_seeds": Param([], type="array", items={"type": "string"}, title="Crawl seeds"),
-        "crawl_max_pages": Param(200, type="integer", minimum=1, title="Crawl: max pages"),
+        "crawl_max_pages": Param(DEMO["crawl_max_pages"], type="integer", minimum=1, title="Crawl: max pages",
+                                 description="Demo-sized (dags/demo.yaml); real-run default 1000."),
         "crawl_allow_networks": Param([], type="array", items={"type": "string"},
                                       title="Crawl: allowed private networks",
                                       description="CIDRs the SSRF guard lets through, e.g. 127.0.0.1/32."),
@@ -113,9 +118,10 @@ with DAG(
         "books_inputs": Param("", type="string", title="Books inputs", description="Empty: bundled sample."),
         "run_filter": Param(True, type="boolean", title="Filter by rules and quality"),
         "min_quality_score": Param(0.5, type="number", minimum=0, maximum=1, title="Min quality score"),
-        "quality_keep_fraction": Param(0.5, type="number", minimum=0, maximum=1, title="Keep top quality fraction",
+        "quality_keep_fraction": Param(DEMO["quality_keep_fraction"], type="number", minimum=0, maximum=1, title="Keep top quality fraction",
                                        description="DCLM-style: keep this share of English web docs by "
-                                                   "quality score (0: use the min score instead)."),
+                                                   "quality score (0: use the min score instead). Demo-sized "
+                                                   "(dags/demo.yaml); real-run default 0."),
         "gopher_min_words": Param(50, type="integer", minimum=0, title="Gopher: min words"),
         "run_decontaminate": Param(True, type="boolean", title="Decontaminate against eval data"),
         "eval_path": Param("", type="string", title="Evaluation JSONL",
@@ -125,12 +131,15 @@ with DAG(
         "mix_weights": Param({}, type="object", title="Mix weights per domain",
                              description='Target token shares, e.g. {"science": 0.3, "technology": 0.3}.'),
         "run_synth": Param(True, type="boolean", title="Synthesize data"),
-        "long_context_tokens": Param(1024, type="integer", minimum=128, title="Synth: long-context length",
-                                     description="Target tokens of long pretraining samples (demo-sized)."),
-        "vocab_size": Param(4096, type="integer", minimum=256, title="Tokenizer vocabulary size"),
-        "val_fraction": Param(0.05, type="number", minimum=0, maximum=0.5, title="Validation fraction",
+        "long_context_tokens": Param(DEMO["long_context_tokens"], type="integer", minimum=128, title="Synth: long-context length",
+                                     description="Target tokens of long pretraining samples. Demo-sized "
+                                                 "(dags/demo.yaml); real-run default 8192."),
+        "vocab_size": Param(DEMO["vocab_size"], type="integer", minimum=256, title="Tokenizer vocabulary size",
+                            description="Demo-sized (dags/demo.yaml); real-run default 8192."),
+        "val_fraction": Param(DEMO["val_fraction"], type="number", minimum=0, maximum=0.5, title="Validation fraction",
                               description="Share of documents (by id hash) held out: val shards and held-out "
-                                          "SFT/RL items; records made from val documents stay val."),
+                                          "SFT/RL items; records made from val documents stay val. "
+                                          "Demo-sized (dags/demo.yaml); real-run default 0.01."),
     },
 ) as dag:
 

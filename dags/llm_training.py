@@ -2,7 +2,7 @@
 with post-training (LoRA SFT -> GRPO -> export) and long-context extension (YaRN) as branches.
 
 Wiring only. Scheduled on the data DAG's tokens Asset; each task runs the command a user would type
-(`python -m trainer.train.pretrain ...`, `deepspeed --num_gpus N --module trainer.train.pretrain ...`,
+(`python -m trainer train ...`, `deepspeed --num_gpus N --module trainer train ...`,
 `deepspeed --hostfile FILE ...`), built by trainer/orchestration.py and visible under "Rendered Template".
 Branches a Param turns off render `exit 99`, which BashOperator reports as "skipped".
 Where the tokens are: the `tokens_dir` Param; else the triggering asset event's extra["tokens_dir"];
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import yaml
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Asset, Param
 
@@ -26,6 +27,8 @@ from trainer import orchestration
 
 REPO = Path(__file__).resolve().parent.parent
 tokens = Asset(name=TOKENS_ASSET_NAME)
+# Param defaults sized for the bundled sample (dags/demo.yaml); the trainer's dataclasses hold the real-run ones.
+DEMO = yaml.safe_load((Path(__file__).resolve().parent / "demo.yaml").read_text())["llm_training"]
 
 
 # The launchers and `python` of the environment Airflow runs in; the repo for `-m trainer.*`.
@@ -47,12 +50,15 @@ MACROS = {name: partial(getattr(orchestration, f"dag_{name}"), asset_name=TOKENS
 
 
 def defaults_as_params(defaults: dict, titles: dict[str, str]) -> dict[str, Param]:
-    """Params for a orchestration.*_PARAMS dict (the macros read the same defaults when a key is absent)."""
+    """Params for an orchestration.*_PARAMS dict (the macros read the same defaults when a key is
+    absent), with the demo's size where dags/demo.yaml gives one."""
     out = {}
     for key, value in defaults.items():
         kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else \
             "number" if isinstance(value, float) else "string"
-        out[key] = Param(value, type=kind, title=titles.get(key, key.replace("_", " ").capitalize()))
+        note = {"description": f"Demo-sized (dags/demo.yaml); real-run default {value}."} if key in DEMO else {}
+        out[key] = Param(DEMO.get(key, value), type=kind, title=titles.get(key, key.replace("_", " ").capitalize()),
+                         **note)
     return out
 
 with DAG(
@@ -68,7 +74,7 @@ with DAG(
     params={
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",
                         description="trainer/model/transformer.py PRESETS; the vocabulary comes from the tokenizer."),
-        "steps": Param(200, type="integer", minimum=1, title="Training steps"),
+        "steps": Param(DEMO["steps"], type="integer", minimum=1, title="Training steps"),
         "zero_stage": Param(2, type="integer", enum=[0, 1, 2, 3], title="ZeRO stage"),
         "micro_batch_size": Param(8, type="integer", minimum=1, title="Micro batch per process"),
         "grad_accum": Param(1, type="integer", minimum=1, title="Gradient accumulation steps"),
@@ -90,7 +96,9 @@ with DAG(
         "run_eval": Param(True, type="boolean", title="Evaluate",
                           description="Perplexity, task accuracy and speed of fp32/int8/int4 variants, then the report."),
         "eval_variants": Param(orchestration.EVAL_VARIANTS, type="string", title="Evaluated variants"),
-        "eval_max_windows": Param(64, type="integer", minimum=1, title="Perplexity windows (val shards)"),
+        "eval_max_windows": Param(DEMO["eval_max_windows"], type="integer", minimum=1,
+                                  title="Perplexity windows (val shards)",
+                                  description="Demo-sized (dags/demo.yaml); real-run default 64."),
         "run_posttrain": Param(True, type="boolean", title="Post-train (LoRA SFT, then GRPO)"),
         **defaults_as_params(orchestration.SFT_PARAMS, {"sft_lora_rank": "LoRA rank", "sft_lora_alpha": "LoRA alpha"}),
         **defaults_as_params(orchestration.GRPO_PARAMS, {"grpo_group_size": "GRPO group size (G)",

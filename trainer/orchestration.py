@@ -1,8 +1,10 @@
-"""The command lines a user runs by hand, built for the training DAG (imports nothing heavy).
+"""Plain helpers the training DAG uses to name things and build its command lines; no Airflow
+imports (trainer/ never imports it) and nothing heavy (the DAG imports this at parse time).
+The counterpart of pipeline/orchestration.py.
 
-    python -m trainer.train.pretrain ...                                  # 1 process
-    deepspeed --num_gpus N --module trainer.train.pretrain ...            # N processes on this host
-    deepspeed --hostfile FILE --module trainer.train.pretrain ...         # every slot the hostfile lists
+    python -m trainer train ...                                  # 1 process
+    deepspeed --num_gpus N --module trainer train ...            # N processes on this host
+    deepspeed --hostfile FILE --module trainer train ...         # every slot the hostfile lists
 
 The DAG renders these into BashOperators; the same strings work in a shell or a cluster job script.
 """
@@ -50,6 +52,15 @@ def resolve_tokens_dir(tokens_dir: str, triggering_asset_events: Any, asset_name
     return str(Path(data_root) / data_run_id / "tokens")
 
 
+def launcher(command: str, num_procs: int = 1, hostfile: str = "") -> list[str]:
+    """`python -m trainer <command>`, or under the deepspeed launcher on N local or hostfile ranks."""
+    if hostfile:
+        return ["deepspeed", "--hostfile", hostfile, "--module", "trainer", command]
+    if num_procs > 1:
+        return ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer", command]
+    return ["python", "-m", "trainer", command]
+
+
 def default_out_dir(tokens_dir: str, run_id: str) -> str:
     """`<data_root>/<data run>/pretrain/<airflow run id>`: beside the tokens, one folder per DAG run."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")
@@ -60,13 +71,7 @@ def pretrain_command(*, tokens_dir: str, out_dir: str, preset: str, steps: int, 
                      micro_batch_size: int, grad_accum: int, lr: float, num_procs: int,
                      hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
                      resume: bool = True) -> str:
-    if hostfile:
-        launcher = ["deepspeed", "--hostfile", hostfile, "--module", "trainer.train.pretrain"]
-    elif num_procs > 1:
-        launcher = ["deepspeed", "--num_gpus", str(num_procs), "--module", "trainer.train.pretrain"]
-    else:
-        launcher = ["python", "-m", "trainer.train.pretrain"]
-    args = [*launcher]
+    args = launcher("train", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--data", tokens_dir, "--out", out_dir, "--preset", preset, "--steps", str(steps)]
@@ -81,7 +86,7 @@ def pretrain_command(*, tokens_dir: str, out_dir: str, preset: str, steps: int, 
 
 
 def export_command(out_dir: str, hf_dir: str) -> str:
-    return shlex.join(["python", "-m", "trainer.model.export", "--checkpoint", out_dir, "--out", hf_dir])
+    return shlex.join([*launcher("export"), "--checkpoint", out_dir, "--out", hf_dir])
 
 
 # The training DAG's Jinja macros: (params, triggering_asset_events, run_id) -> command line.
@@ -121,7 +126,7 @@ def extend_command(*, base_dir: str, tokens_dir: str, out_dir: str, seq_len: int
                    num_procs: int = 1, hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (),
                    resume: bool = True) -> str:
     """YaRN continued pretraining of `base_dir` at `seq_len` (0: 4x its context); a retry resumes."""
-    args = _launcher("trainer.train.extend", num_procs, hostfile)
+    args = launcher("extend", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
@@ -155,8 +160,8 @@ EVAL_VARIANTS = "fp32,int8,int4-rtn,int4-gptq"
 
 def evaluate_command(model_dir: str, tokens_dir: str, eval_dir: str, variants: str = EVAL_VARIANTS,
                      max_windows: int = 64, draft_dir: str = "", save_quantized: bool = False) -> str:
-    """trainer.eval.evaluate over an exported (or run, or quantized) model: <eval_dir>/report.json, .md, .png."""
-    args = ["python", "-m", "trainer.eval.evaluate", "--model", model_dir, "--tokens", tokens_dir, "--out", eval_dir,
+    """`trainer evaluate` over an exported (or run, or quantized) model: <eval_dir>/report.json, .md, .png."""
+    args = [*launcher("evaluate"), "--model", model_dir, "--tokens", tokens_dir, "--out", eval_dir,
             "--variants", variants, "--max-windows", str(max_windows)]
     if draft_dir:
         args += ["--draft", draft_dir]
@@ -178,14 +183,6 @@ def dag_evaluate_command(params: Mapping, triggering_asset_events: Any, run_id: 
 
 # Post-training (trainer/posttrain/sft.py, trainer/posttrain/grpo.py): pretrain -> sft -> grpo, each inside the pretraining run.
 
-def _launcher(module: str, num_procs: int, hostfile: str) -> list[str]:
-    if hostfile:
-        return ["deepspeed", "--hostfile", hostfile, "--module", module]
-    if num_procs > 1:
-        return ["deepspeed", "--num_gpus", str(num_procs), "--module", module]
-    return ["python", "-m", module]
-
-
 def sft_out_dir(out_dir: str) -> str:
     return f"{out_dir}/sft"
 
@@ -199,7 +196,7 @@ def sft_command(*, base_dir: str, tokens_dir: str, out_dir: str, steps: int, lor
                 extra_sets: Iterable[str] = ()) -> str:
     """LoRA SFT of `base_dir` on `<tokens_dir>/sft`. No --resume: a short run a retry simply redoes
     (same seed, same result; the outputs are overwritten)."""
-    args = _launcher("trainer.posttrain.sft", num_procs, hostfile)
+    args = launcher("sft", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--base", base_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
@@ -213,7 +210,7 @@ def grpo_command(*, policy_dir: str, tokens_dir: str, out_dir: str, steps: int, 
                  prompts_per_step: int, max_new_tokens: int, beta: float, lr: float, num_procs: int = 1,
                  hostfile: str = "", config: str = "", extra_sets: Iterable[str] = (), resume: bool = True) -> str:
     """GRPO from `policy_dir` on `<tokens_dir>/rl.jsonl`; a retried task resumes from its last checkpoint."""
-    args = _launcher("trainer.posttrain.grpo", num_procs, hostfile)
+    args = launcher("grpo", num_procs, hostfile)
     if config:
         args += ["--config", config]
     args += ["--policy", policy_dir, "--data", tokens_dir, "--out", out_dir, "--steps", str(steps)]
@@ -225,11 +222,11 @@ def grpo_command(*, policy_dir: str, tokens_dir: str, out_dir: str, steps: int, 
     return shlex.join(args)
 
 
-# Defaults of the optional DAG params the macros below read (Param(default=...) in the DAG). They run
-# the default (tiny) preset: 32 new tokens leave 32 of its 64 positions to the prompt's end.
+# Defaults of the optional DAG params the macros below read: the real-run defaults of SftConfig and
+# GrpoConfig (the DAG's Params start from the demo's sizes, dags/demo.yaml).
 SFT_PARAMS = {"sft_steps": 200, "sft_lora_rank": 16, "sft_lora_alpha": 32.0, "sft_lr": 2e-4,
               "sft_micro_batch_size": 8, "sft_config_file": ""}
-GRPO_PARAMS = {"grpo_steps": 100, "grpo_group_size": 8, "grpo_prompts_per_step": 8, "grpo_max_new_tokens": 32,
+GRPO_PARAMS = {"grpo_steps": 100, "grpo_group_size": 8, "grpo_prompts_per_step": 8, "grpo_max_new_tokens": 64,
                "grpo_beta": 0.04, "grpo_lr": 1e-6, "grpo_config_file": ""}
 
 

@@ -70,7 +70,7 @@ def test_tokens_dir_comes_from_the_triggering_asset_event(airflow_env):
     events = TriggeringAssetEventsAccessor.build([event])
     params = {**{k: v for k, v in training_dag().params.dump().items()}, "steps": 5}
     cmd = dag_pretrain_command(params, events, "asset_triggered__x", TOKENS_ASSET_NAME)
-    assert cmd.startswith("python -m trainer.train.pretrain --data /data/r7/tokens --out /data/r7/pretrain/asset_triggered__x")
+    assert cmd.startswith("python -m trainer train --data /data/r7/tokens --out /data/r7/pretrain/asset_triggered__x")
     assert "--steps 5" in cmd and "--resume" in cmd
 
 
@@ -80,8 +80,8 @@ def test_branch_toggles_render_a_skip(airflow_env):
 
     dag = training_dag()
     params = dict(dag.params.dump(), data_run_id="r1", data_root="/data")
-    for task_id, toggle, module in (("sft", "run_posttrain", "trainer.posttrain.sft"), ("extend", "run_extend", "trainer.train.extend"),
-                                    ("evaluate", "run_eval", "trainer.eval.evaluate")):
+    for task_id, toggle, module in (("sft", "run_posttrain", "trainer sft"), ("extend", "run_extend", "trainer extend"),
+                                    ("evaluate", "run_eval", "trainer evaluate")):
         template = Environment().from_string(dag.get_task(task_id).bash_command)
         for on in (True, False):
             line = template.render(params={**params, toggle: on}, triggering_asset_events={}, run_id="manual__1",

@@ -66,3 +66,36 @@ def test_spark_master_env_applies_unless_config_sets_it(monkeypatch):
     monkeypatch.setenv("SPARK_MASTER", "spark://m:7077")
     assert load_config().spark.master == "spark://m:7077"
     assert load_config(None, ["spark.master=local[1]"]).spark.master == "local[1]"
+
+
+@pytest.mark.parametrize("override, named", [
+    ("dedup_minhash.threshold=0.7", "dedup-minhash"),  # underscore for dash: not silently the default
+    ("dedup-exactt.hash_bits=64", "dedup-exact"),
+])
+def test_a_misspelt_stage_section_is_refused_naming_the_stage(override, named):
+    with pytest.raises(UsageError, match=f"unknown stage.*did you mean {named}\\?") as e:
+        load_config(None, [override])
+    assert "\n" not in str(e.value)
+
+
+def test_an_unknown_stage_section_in_yaml_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("stages: {normalise: {form: NFC}}\n")
+    with pytest.raises(UsageError, match="normalise.*did you mean normalize"):
+        load_config(path)
+
+
+def test_invalid_yaml_is_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spark:\n  master: [unclosed\nrun: {a: 1\n")
+    with pytest.raises(UsageError, match="not valid YAML") as e:
+        load_config(bad)
+    assert "\n" not in str(e.value) and "line" in str(e.value)
+
+
+def test_the_pipeline_cli_refuses_a_misspelt_stage_with_status_2(capsys):
+    from pipeline.cli import main
+
+    assert main(["dedup-minhash", "--input", "x", "--output", "y", "--set", "dedup_minhash.threshold=0.7"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "dedup-minhash" in err

@@ -17,8 +17,8 @@ from pipeline.synth.records import rl_record, sft_record
 from pipeline.tokenize.bpe import EOS, train_bpe
 from pipeline.tokenize.chat_data import write_rl, write_sft
 from tests.trainer.token_fixture import OBJECTS, SUBJECTS, make_documents
+from trainer.model.checkpoint import save_transformer
 from trainer.model.transformer import ModelConfig, Transformer, cross_entropy
-from trainer.posttrain.engine import save_model
 
 
 def sft_records(n: int, seed: int) -> list[dict]:
@@ -80,5 +80,5 @@ def write_base_run(run: str | Path, tokens: Path, seed: int = 0, pretrain_steps:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    save_model(model, run, pretrain_steps, tokens / "tokenizer.json")
+    save_transformer(model, run, pretrain_steps, tokens / "tokenizer.json")
     return Path(run)

@@ -23,7 +23,7 @@ def token_dir(tmp_path_factory):
 @pytest.fixture(scope="session", autouse=True)
 def _shut_down_process_group():
     """In-process training (trainer.train.pretrain.train) leaves its world-of-one group up between runs,
-    as DeepSpeed caches groups; close it once at the end, as `python -m trainer.train.pretrain` does."""
+    as DeepSpeed caches groups; close it once at the end, as `python -m trainer train` does."""
     yield
     import torch.distributed as dist
 

@@ -8,7 +8,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from tests.trainer.tiny_lm import one_thread, trained_model, write_run_dir
-from trainer.eval.evaluate import main
+from trainer.cli import main
 from trainer.eval.metrics import held_out_items
 from trainer.infer.generate import generate
 from trainer.model.export import write_hf_folder
@@ -62,7 +62,7 @@ def test_report_contract_for_every_variant(eval_inputs, tmp_path):
     argv = ["--model", str(run), "--tokens", str(tokens), "--out", str(out), "--max-windows", "8",
             "--max-new-tokens", str(NEW_TOKENS), "--decode-tokens", "16", "--group-size", "32",
             "--calib-samples", "8", "--draft", str(draft)]
-    assert main(argv) == 0
+    assert main(["evaluate", *argv]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["metric"] == "token_perplexity"
     assert report["model"] == str(run) and report["tokens_dir"] == str(tokens)
@@ -87,5 +87,5 @@ def test_report_contract_for_every_variant(eval_inputs, tmp_path):
 
 def test_missing_model_is_a_clear_error(eval_inputs, tmp_path, capsys):
     tokens, _, _ = eval_inputs
-    assert main(["--model", str(tmp_path / "nope"), "--tokens", str(tokens), "--out", str(tmp_path / "e")]) == 2
+    assert main(["evaluate", "--model", str(tmp_path / "nope"), "--tokens", str(tokens), "--out", str(tmp_path / "e")]) == 2
     assert "not a checkpoint" in capsys.readouterr().err

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from tests.trainer.tiny_runs import losses, tiny_config
+from trainer.cli import main, parser_for
 from trainer.config import ConfigError
+from trainer.model.checkpoint import load_transformer
 from trainer.orchestration import dag_extend_command, dag_extend_export_command, extend_command
 from trainer.train import extend
 from trainer.train.data import PackedWindows, TokenShards
@@ -55,31 +57,31 @@ def test_extension_improves_perplexity_past_the_original_context(token_dir, tmp_
     assert losses(records)[1] < 0.5 * math.log(384)  # started from the base's weights, not from scratch
 
     long_val = PackedWindows(TokenShards(token_dir).split("val"), TARGET)
-    no_scaling = extend.perplexity(extend.load_model(base), long_val)
-    extended = extend.perplexity(extend.load_model(tmp_path / "ext"), long_val)
+    no_scaling = extend.perplexity(load_transformer(base).eval(), long_val)
+    extended = extend.perplexity(load_transformer(tmp_path / "ext").eval(), long_val)
     assert extended < no_scaling
 
 
 def test_extend_cli_refuses_a_missing_base(tmp_path, capsys):
-    assert extend.main(["--base", str(tmp_path), "--data", str(tmp_path), "--out", str(tmp_path / "o"),
+    assert main(["extend", "--base", str(tmp_path), "--data", str(tmp_path), "--out", str(tmp_path / "o"),
                         "--seq-len", "64"]) == 2
     assert "--base" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("num_procs, launcher", [(1, ["python", "-m", "trainer.train.extend"]),
-                                                  (2, ["deepspeed", "--num_gpus", "2", "--module", "trainer.train.extend"])])
+@pytest.mark.parametrize("num_procs, launcher", [(1, ["python", "-m", "trainer", "extend"]),
+                                                  (2, ["deepspeed", "--num_gpus", "2", "--module", "trainer", "extend"])])
 def test_dag_extend_command_parses_with_the_extend_cli(num_procs, launcher):
     params = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "", "out_dir": "/d/r1/pretrain/x",
               "num_procs": num_procs, "hostfile": ""}
     argv = shlex.split(dag_extend_command(params, None, "manual", "llm_pipeline_tokens"))
     assert argv[:len(launcher)] == launcher
-    args = extend.build_parser().parse_args(argv[len(launcher):])
+    args = parser_for("extend").parse_args(argv[len(launcher):])
     assert (args.base, args.data, args.out, args.seq_len, args.steps, args.resume, args.set) == (
         "/d/r1/pretrain/x", "/d/r1/tokens", "/d/r1/pretrain/x/extend", 0, 400, True, [])  # 0: 4x the base's
     argv = shlex.split(dag_extend_command({**params, "extend_seq_len": 8192, "extend_lr": 2e-5}, None, "m", "a"))
-    args = extend.build_parser().parse_args(argv[len(launcher):])
+    args = parser_for("extend").parse_args(argv[len(launcher):])
     assert (args.seq_len, args.set) == (8192, ["lr=2e-05"])
-    assert shlex.split(dag_extend_export_command(params, None, "manual", "llm_pipeline_tokens"))[3:] == [
+    assert shlex.split(dag_extend_export_command(params, None, "manual", "llm_pipeline_tokens"))[4:] == [
         "--checkpoint", "/d/r1/pretrain/x/extend", "--out", "/d/r1/pretrain/x/extend/hf"]
     assert "--config" in extend_command(base_dir="b", tokens_dir="t", out_dir="o", seq_len=64, steps=1,
                                         config="ext.yaml")

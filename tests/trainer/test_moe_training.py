@@ -1,4 +1,4 @@
-"""An MoE model through trainer.train.pretrain (ZeRO-2): router stats in metrics.jsonl, then a Mixtral export."""
+"""An MoE model through trainer train (ZeRO-2): router stats in metrics.jsonl, then a Mixtral export."""
 
 import json
 
@@ -7,8 +7,8 @@ import torch
 
 from tests.trainer.tiny_runs import losses, tiny_config
 from trainer.model import moe
+from trainer.model.checkpoint import load_transformer
 from trainer.model.export import export
-from trainer.train.extend import load_model
 from trainer.train.metrics import read_metrics
 from trainer.train.pretrain import train
 
@@ -46,7 +46,7 @@ def test_moe_run_logs_router_stats_and_exports_as_mixtral(token_dir, tmp_path):
     transformers = pytest.importorskip("transformers")
     hf = transformers.AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
     assert type(hf).__name__ == "MixtralForCausalLM"
-    ours = load_model(run)
+    ours = load_transformer(run).eval()
     assert [type(b.feed_forward) for b in ours.layers][1] is moe.MoE
     tokens = torch.randint(0, json.loads((token_dir / "index.json").read_text())["vocab_size"], (2, 40))
     with torch.no_grad():

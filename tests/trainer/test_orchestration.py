@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from trainer.cli import parser_for
 from trainer.orchestration import (
     dag_export_command,
     dag_pretrain_command,
@@ -14,7 +15,6 @@ from trainer.orchestration import (
     pretrain_command,
     resolve_tokens_dir,
 )
-from trainer.train.pretrain import build_parser
 
 ASSET = "llm_pipeline_tokens"
 PARAMS = {"tokens_dir": "", "data_root": "/data", "data_run_id": "", "out_dir": "", "preset": "tiny", "steps": 50,
@@ -44,9 +44,9 @@ def test_default_out_dir_sits_beside_the_tokens():
 
 
 @pytest.mark.parametrize("num_procs, hostfile, launcher", [
-    (1, "", ["python", "-m", "trainer.train.pretrain"]),
-    (4, "", ["deepspeed", "--num_gpus", "4", "--module", "trainer.train.pretrain"]),
-    (4, "/etc/hosts.ds", ["deepspeed", "--hostfile", "/etc/hosts.ds", "--module", "trainer.train.pretrain"]),
+    (1, "", ["python", "-m", "trainer", "train"]),
+    (4, "", ["deepspeed", "--num_gpus", "4", "--module", "trainer", "train"]),
+    (4, "/etc/hosts.ds", ["deepspeed", "--hostfile", "/etc/hosts.ds", "--module", "trainer", "train"]),
 ])
 def test_pretrain_command_is_what_a_user_types(num_procs, hostfile, launcher):
     cmd = pretrain_command(tokens_dir="/d/r/tokens", out_dir="/d/r/pretrain/x", preset="tiny", steps=10,
@@ -55,7 +55,7 @@ def test_pretrain_command_is_what_a_user_types(num_procs, hostfile, launcher):
     argv = shlex.split(cmd)
     assert argv[:len(launcher)] == launcher
     # what follows the launcher parses with the trainer's own CLI
-    args = build_parser().parse_args(argv[len(launcher):])
+    args = parser_for("train").parse_args(argv[len(launcher):])
     assert (args.data, args.out, args.preset, args.steps, args.resume) == ("/d/r/tokens", "/d/r/pretrain/x", "tiny",
                                                                            10, True)
     assert args.set == ["zero_stage=3", "micro_batch_size=4", "grad_accum=2", "lr=0.001"]
@@ -67,10 +67,10 @@ def test_dag_macros_agree_on_the_run_dir():
     exp = shlex.split(dag_export_command(params, None, "manual__1", ASSET))
     out = pre[pre.index("--out") + 1]
     assert out == "/data/r9/pretrain/manual__1"
-    assert exp == ["python", "-m", "trainer.model.export", "--checkpoint", out, "--out", f"{out}/hf"]
+    assert exp == ["python", "-m", "trainer", "export", "--checkpoint", out, "--out", f"{out}/hf"]
 
 
-def test_launch_imports_nothing_heavy():
+def test_orchestration_imports_nothing_heavy():
     """The DAG imports trainer.orchestration at parse time: no torch, no deepspeed."""
     import subprocess
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests.trainer.tiny_runs import losses, rewind, tiny_config
-from trainer.train.checkpoint import tag_for
+from trainer.model.checkpoint import tag_for
 from trainer.train.metrics import read_metrics
 from trainer.train.pretrain import train
 
@@ -67,7 +67,8 @@ def test_stages_agree_with_each_other(runs):
 def test_zero3_checkpoint_exports_to_transformers(runs, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from trainer.model.export import consolidated_state_dict, export, locate
+    from trainer.model.checkpoint import consolidated_state_dict, locate
+    from trainer.model.export import export
     from trainer.model.transformer import ModelConfig, Transformer
 
     run_dir = runs[3][0]

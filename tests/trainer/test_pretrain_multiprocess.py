@@ -48,14 +48,14 @@ def test_deepspeed_launcher_resume_in_a_new_launch_and_export(token_dir, tmp_pat
             "--set", "micro_batch_size=4", "--set", "log_every=1", "--set", "save_every=6",
             "--set", "keep_checkpoints=0", "--set", "eval_every=0"]
     out = tmp_path / "run"
-    log = run([str(BIN / "deepspeed"), "--num_gpus", "2", "--module", "trainer.train.pretrain", "--out", str(out), *args])
+    log = run([str(BIN / "deepspeed"), "--num_gpus", "2", "--module", "trainer", "train", "--out", str(out), *args])
     assert "ZeRO-3, fp32, 2 rank(s) on cpu" in log
     full = losses(read_metrics(out / "metrics.jsonl"))
     assert sorted(full) == list(range(1, 13)) and full[12] < full[1] - 0.5
 
     # a fresh launch (torchrun this time) resumes the deepspeed-launched run's step-6 checkpoint
     resumed_dir = rewind(out, tmp_path / "resumed", 6)
-    log = run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "trainer.train.pretrain",
+    log = run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "trainer", "train",
                "--out", str(resumed_dir), "--resume", *args])
     assert "resumed at step 6" in log
     assert losses(read_metrics(resumed_dir / "metrics.jsonl")) == full
@@ -64,10 +64,10 @@ def test_deepspeed_launcher_resume_in_a_new_launch_and_export(token_dir, tmp_pat
     tag_dir = out / "checkpoints" / "step00000012"
     assert len(list(tag_dir.glob("zero_pp_rank_*_optim_states.pt"))) == 2
     hf_dir = tmp_path / "hf"
-    run([sys.executable, "-m", "trainer.model.export", "--checkpoint", str(out), "--out", str(hf_dir)])
+    run([sys.executable, "-m", "trainer", "export", "--checkpoint", str(out), "--out", str(hf_dir)])
     from transformers import AutoModelForCausalLM
 
-    from trainer.model.export import consolidated_state_dict
+    from trainer.model.checkpoint import consolidated_state_dict
     from trainer.model.transformer import ModelConfig, Transformer
 
     cfg = ModelConfig(**json.loads((tag_dir / "model_config.json").read_text()))

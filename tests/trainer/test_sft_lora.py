@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from tests.trainer.chat_fixture import write_base_run, write_chat_tokens
+from trainer.cli import main
 from trainer.config import ConfigError, load_config
+from trainer.model.checkpoint import load_transformer as load_model
 from trainer.posttrain import lora, sft
-from trainer.posttrain.engine import load_model
 from trainer.train import distributed
 
 STEPS = 30
@@ -81,7 +82,7 @@ def test_merged_model_equals_base_plus_adapter(sft_run, base_run, chat_tokens):
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     assert (out / "tokenizer.json").is_file()
     assert json.loads((out / "model_config.json").read_text())["dim"] == 32
-    merged = load_model(out).eval()  # through trainer.model.export's checkpoint reader
+    merged = load_model(out).eval()  # through `trainer export`'s checkpoint reader
 
     from peft import PeftModel
 
@@ -101,23 +102,22 @@ def test_bad_settings_are_config_errors(base_run, chat_tokens, tmp_path):
                              "seq_len=128"], cls=sft.SftConfig)
     with pytest.raises(ConfigError, match="max_seq_len"):
         sft.plan(cfg)
-    assert sft.main(["--base", str(tmp_path / "none"), "--data", str(chat_tokens), "--out", str(tmp_path)]) == 2
+    assert main(["sft", "--base", str(tmp_path / "none"), "--data", str(chat_tokens), "--out", str(tmp_path)]) == 2
 
 
 def test_grpo_cli_starts_from_the_sft_run_and_resumes(sft_run, chat_tokens, tmp_path):
     """The chain's last link on the tokenize stage's rl.jsonl and tokenizer: `--policy <sft out>`."""
-    from trainer.posttrain import grpo
     from trainer.train.metrics import read_metrics
 
     out, *_ = sft_run
     args = ["--policy", str(out), "--data", str(chat_tokens), "--out", str(tmp_path), "--set", "group_size=4",
             "--set", "prompts_per_step=2", "--set", "max_new_tokens=8", "--set", "lr=1e-3", "--set", "beta=0"]
-    assert grpo.main([*args, "--steps", "2"]) == 0
-    assert grpo.main([*args, "--steps", "2"]) == 2  # checkpoints there and no --resume: refused
-    assert grpo.main([*args, "--steps", "3", "--resume"]) == 0
+    assert main(["grpo", *args, "--steps", "2"]) == 0
+    assert main(["grpo", *args, "--steps", "2"]) == 2  # checkpoints there and no --resume: refused
+    assert main(["grpo", *args, "--steps", "3", "--resume"]) == 0
     records = read_metrics(tmp_path / "metrics.jsonl")
     assert [r["step"] for r in records] == [1, 2, 3]
     assert all(r["kl"] is None and 0 <= r["reward_mean"] <= 1 and 0 < r["completion_len"] <= 8 for r in records)
-    policy = load_model(tmp_path)  # what trainer.model.export reads
+    policy = load_model(tmp_path)  # what `trainer export` reads
     assert policy.cfg.to_dict() == load_model(out).cfg.to_dict()
     assert (tmp_path / "tokenizer.json").is_file()

@@ -3,14 +3,15 @@
 import pytest
 import torch
 
+from trainer.cli import main, parser_for
 from trainer.config import ConfigError, load_config
-from trainer.train.pretrain import build_parser, main, plan
+from trainer.train.pretrain import plan
 from trainer.train.zero import WarmupCosine, deepspeed_config, resolve_precision
 
 
 def test_cli_surface_is_frozen():
     """Scripts, the DAG and the docs call these flags; changing them is a breaking change."""
-    options = {o for a in build_parser()._actions for o in a.option_strings}
+    options = {o for a in parser_for("train")._actions for o in a.option_strings}
     assert options == {"-h", "--help", "--config", "--set", "--data", "--out", "--resume", "--preset", "--steps",
                        "--local_rank", "--local-rank"}
 
@@ -42,7 +43,7 @@ def test_plan_validates_before_launching(token_dir, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="fp16 is refused on CPU only")
 def test_fp16_on_cpu_is_a_clear_error(token_dir, tmp_path, capsys):
-    rc = main(["--data", str(token_dir), "--out", str(tmp_path / "run"), "--set", "precision=fp16"])
+    rc = main(["train", "--data", str(token_dir), "--out", str(tmp_path / "run"), "--set", "precision=fp16"])
     assert rc == 2
     err = capsys.readouterr().err
     assert "fp16 is not supported on CPU" in err and "bf16" in err and "Traceback" not in err
@@ -52,12 +53,12 @@ def test_fp16_on_cpu_is_a_clear_error(token_dir, tmp_path, capsys):
 def test_refuses_to_overwrite_checkpoints_without_resume(token_dir, tmp_path, capsys):
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "latest").write_text("step00000010")
-    assert main(["--data", str(token_dir), "--out", str(tmp_path)]) == 2
+    assert main(["train", "--data", str(token_dir), "--out", str(tmp_path)]) == 2
     assert "--resume" in capsys.readouterr().err
 
 
 def test_missing_tokens_dir_is_a_usage_error(tmp_path, capsys):
-    assert main(["--data", str(tmp_path / "nope"), "--out", str(tmp_path / "run")]) == 2
+    assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "run")]) == 2
     assert "index.json" in capsys.readouterr().err
 
 
@@ -65,7 +66,7 @@ def test_too_little_data_for_one_window_is_a_usage_error(tmp_path, capsys):
     from tests.trainer.token_fixture import write_token_shards
 
     tokens = write_token_shards(tmp_path / "tokens", n_docs=12, vocab_size=300)
-    assert main(["--data", str(tokens), "--out", str(tmp_path / "run"), "--set", "model.max_seq_len=4096",
+    assert main(["train", "--data", str(tokens), "--out", str(tmp_path / "run"), "--set", "model.max_seq_len=4096",
                  "--set", "seq_len=4096"]) == 2
     assert "no window" in capsys.readouterr().err
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from trainer.config import TrainConfig, load_config
-from trainer.train.checkpoint import tag_for
+from trainer.model.checkpoint import tag_for
 
 
 def tiny_config(token_dir: Path, out: Path, *overrides: str) -> TrainConfig:

@@ -1,10 +1,10 @@
 """Our models inside lm-evaluation-harness (EleutherAI): the three methods of its `LM` interface.
 
-    python -m trainer.eval.lm_eval_adapter run --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
+    python -m trainer lm-eval run --model llm-pipeline --model_args pretrained=<run | hf | quantized dir> \
         --tasks <task> --include_path <dir of task YAMLs>
 
 or from Python: `lm_eval.simple_evaluate(model=PipelineLM(model=m, tokenizer=tok), tasks=[...])`.
-Registered as "llm-pipeline" when this module is imported (`python -m trainer.eval.lm_eval_adapter ...`
+Registered as "llm-pipeline" when this module is imported (`python -m trainer lm-eval ...`
 imports it, then runs lm_eval's CLI). Scoring runs the plain forward on right-padded batches
 (causal attention: pads after a sequence cannot change its logits); generation goes through
 trainer/infer/generate.py. Quantized folders load as such, so harness tasks compare variants too.
@@ -111,14 +111,10 @@ class PipelineLM(LM):
         return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    """lm_eval's CLI with "llm-pipeline" registered."""
+def run_argv(argv: list[str]) -> int:
+    """lm_eval's own CLI (its arguments as is) with "llm-pipeline" registered."""
     from lm_eval.__main__ import cli_evaluate
 
-    sys.argv = ["lm_eval", *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["lm_eval", *argv]
     cli_evaluate()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from trainer.model.checkpoint import CheckpointError, load_state, load_transformer
 from trainer.model.transformer import ModelConfig, Transformer
 
 
@@ -64,24 +65,12 @@ def load_hf_folder(path: Path) -> Transformer:
         for i in range(cfg.n_layers) if "{i}" in ours else [None]:
             if theirs.format(i=i) in hf_state:
                 state[ours.format(i=i)] = hf_state[theirs.format(i=i)].float()
-    return _build(cfg, state, path)
+    try:
+        return load_state(Transformer(cfg), state, str(path)).eval()
+    except CheckpointError as e:
+        raise ModelLoadError(str(e)) from e
 
 
-def load_checkpoint(path: Path) -> Transformer:
-    from trainer.model.export import consolidated_state_dict, locate
-
-    ckpt_dir, tag = locate(path)
-    cfg = ModelConfig(**json.loads((ckpt_dir / tag / "model_config.json").read_text()))
-    return _build(cfg, consolidated_state_dict(ckpt_dir, tag), path)
-
-
-def _build(cfg: ModelConfig, state: dict[str, torch.Tensor], path: Path) -> Transformer:
-    model = Transformer(cfg)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    allowed = {"output.weight"} if cfg.tie_embeddings else set()
-    if set(missing) - allowed or unexpected:
-        raise ModelLoadError(f"{path}: missing {sorted(set(missing) - allowed)}, unexpected {sorted(unexpected)}")
-    return model.eval()
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
@@ -92,10 +81,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         return LoadedModel(load_quantized(path, device), "quantized", _tokenizer_near(path))
     if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
         return LoadedModel(load_hf_folder(path).to(device), "hf", _tokenizer_near(path))
-    from trainer.model.export import ExportError
-
     try:
-        model = load_checkpoint(path)
-    except ExportError as e:
+        model = load_transformer(path).eval()
+    except CheckpointError as e:
         raise ModelLoadError(f"{path}: not a checkpoint, an HF export or a quantized model folder ({e})") from e
     return LoadedModel(model.to(device), "checkpoint", _tokenizer_near(path, path.parent, path.parent.parent))

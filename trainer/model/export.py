@@ -1,6 +1,6 @@
 """Export a DeepSpeed checkpoint as a Hugging Face `LlamaForCausalLM` (or, with MoE, `MixtralForCausalLM`) folder.
 
-    python -m trainer.model.export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
+    python -m trainer export --checkpoint <run dir | run/checkpoints | run/checkpoints/stepNNNNNNNN> --out DIR
 
 ZeRO partitions (stage 1/2/3, any number of ranks) are consolidated to fp32 with DeepSpeed's
 zero_to_fp32 API; the folder gets `model.safetensors`, `config.json`, `generation_config.json` and
@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 from trainer.model import rope
+from trainer.model.checkpoint import (
+    CheckpointError,
+    consolidated_state_dict,
+    find_tokenizer,
+    locate,
+    model_config_of,
+)
 from trainer.model.transformer import ModelConfig
-from trainer.train.checkpoint import latest_tag
 
 EOS_TOKEN = "<|endoftext|>"
 
@@ -53,36 +58,10 @@ MIXTRAL_EXPERT = {f"layers.{{i}}.feed_forward.experts.{{e}}.{w}.weight":
                   f"model.layers.{{i}}.block_sparse_moe.experts.{{e}}.{w}.weight" for w in ("w1", "w2", "w3")}
 
 
-class ExportError(ValueError):
-    pass
-
-
-def locate(checkpoint: str | Path) -> tuple[Path, str]:
-    """(checkpoints dir, tag) from a run dir, a checkpoints dir or one tag's dir."""
-    path = Path(checkpoint)
-    for ckpt_dir in (path, path / "checkpoints"):
-        if (tag := latest_tag(ckpt_dir)) is not None:
-            return ckpt_dir, tag
-    if (path / "model_config.json").is_file() and path.parent.is_dir():
-        return path.parent, path.name
-    raise ExportError(f"no DeepSpeed checkpoint at {path} (looked for latest, checkpoints/latest, model_config.json)")
-
-
-def consolidated_state_dict(ckpt_dir: Path, tag: str) -> dict[str, torch.Tensor]:
-    """fp32 weights gathered from every rank's ZeRO partition (or the plain module for stage 0)."""
-    tag_dir = ckpt_dir / tag
-    if any(tag_dir.glob("*optim_states.pt")) and any(tag_dir.glob("zero_pp_rank_*")):
-        from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
-
-        return get_fp32_state_dict_from_zero_checkpoint(str(ckpt_dir), tag=tag)
-    states = torch.load(tag_dir / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)
-    return {k: v.float() for k, v in states["module"].items()}
-
-
 def to_hf_state_dict(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
     def take(key: str) -> torch.Tensor:
         if key not in state:
-            raise ExportError(f"checkpoint lacks {key}")
+            raise CheckpointError(f"checkpoint lacks {key}")
         return state[key].detach().contiguous().clone()
 
     out = {}
@@ -177,40 +156,26 @@ def write_hf_folder(state: dict[str, torch.Tensor], cfg: ModelConfig, out: Path,
     return out
 
 
-def find_tokenizer(ckpt_dir: Path) -> Path | None:
-    for candidate in (ckpt_dir.parent / "tokenizer.json", ckpt_dir / "tokenizer.json"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def export(checkpoint: str | Path, out: str | Path, tokenizer: str | Path | None = None,
            dtype: str = "float32") -> Path:
     ckpt_dir, tag = locate(checkpoint)
-    config_file = ckpt_dir / tag / "model_config.json"
-    if not config_file.is_file():
-        raise ExportError(f"{config_file} missing: was this checkpoint written by trainer.train.pretrain?")
-    cfg = ModelConfig(**json.loads(config_file.read_text()))
+    cfg = model_config_of(checkpoint)
     state = consolidated_state_dict(ckpt_dir, tag)
     tok = Path(tokenizer) if tokenizer else find_tokenizer(ckpt_dir)
     return write_hf_folder(state, cfg, Path(out), tok, getattr(torch, dtype))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainer.model.export", description=__doc__.split("\n\n")[0])
+USER_ERRORS = (FileNotFoundError,)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="run dir, its checkpoints/ dir, or one step's dir")
     parser.add_argument("--out", required=True, help="the Hugging Face model folder to write")
     parser.add_argument("--tokenizer", help="tokenizer.json (default: the one beside the checkpoints)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    args = parser.parse_args(argv)
-    try:
-        out = export(args.checkpoint, args.out, args.tokenizer, args.dtype)
-    except (ExportError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    out = export(args.checkpoint, args.out, args.tokenizer, args.dtype)
     print(f"wrote {out} ({json.loads((out / 'config.json').read_text())['architectures'][0]})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
 """GRPO (Shao et al. 2024) with verifiable rewards on the tokenize stage's rl.jsonl.
 
-    python -m trainer.posttrain.grpo --policy <sft or pretrain run> --data <run>/tokens --out <grpo run> [--config FILE]
+    python -m trainer grpo --policy <sft or pretrain run> --data <run>/tokens --out <grpo run> [--config FILE]
         [--set k=v ...] [--resume]
-    deepspeed --num_gpus N --module trainer.posttrain.grpo --policy ... --data ... --out ...
+    deepspeed --num_gpus N --module trainer grpo --policy ... --data ... --out ...
 
 Each step draws `prompts_per_step` prompts (split across ranks), samples `group_size` completions of
 each with the KV-cache generator (trainer/infer/generate.py), scores them with the prompt's checker
@@ -10,28 +10,26 @@ each with the KV-cache generator (trainer/infer/generate.py), scores them with t
 objective of trainer/posttrain/grpo_loss.py. β > 0 keeps a frozen copy of the starting policy as the KL reference;
 β = 0 builds none. Every step appends reward mean/std, KL, completion length and clip fraction to
 `<out>/metrics.jsonl`; the policy is saved as DeepSpeed checkpoints in the pretraining layout, so
-`python -m trainer.model.export --checkpoint <out>` exports it and `--resume` continues a run.
+`python -m trainer export --checkpoint <out>` exports it and `--resume` continues a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
-import sys
 import time
-import types
-import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from trainer.config import ConfigError, load_config, to_dict
+from trainer import command
+from trainer.config import ConfigError, EngineConfig, to_dict
 from trainer.model import moe
+from trainer.model.checkpoint import latest_tag, load_transformer, model_config_of, tokenizer_of
 from trainer.model.transformer import Transformer
-from trainer.posttrain.engine import deepspeed_engine, load_model, model_config_of, tokenizer_of
+from trainer.posttrain.engine import deepspeed_engine
 from trainer.posttrain.grpo_loss import group_advantages, policy_loss, token_logprobs
 from trainer.posttrain.rollout import Codec, TokenizerCodec, group_tensors, load_prompts, rollout
 from trainer.train import checkpoint, distributed, zero
@@ -41,7 +39,7 @@ from trainer.train.pretrain import seed_everything
 
 
 @dataclass
-class GrpoConfig:
+class GrpoConfig(EngineConfig):
     policy: str = ""  # the run to start from: SFT (merged) or pretraining (--policy)
     data_dir: str = ""  # tokens directory holding rl.jsonl, or the rl.jsonl file (--data)
     out_dir: str = ""  # --out
@@ -58,25 +56,22 @@ class GrpoConfig:
     beta: float = 0.04  # KL coefficient (DeepSeekMath); 0: no reference model
     updates_per_batch: int = 1  # μ policy updates per batch of rollouts (DeepSeekMath: 1)
     adv_eps: float = 1e-4
-    train_split_only: bool = True  # leave val-split prompts to trainer.eval.evaluate (held out)
+    train_split_only: bool = True  # leave val-split prompts to `trainer evaluate` (held out)
 
     # DeepSeekMath's policy LR 1e-6, constant; the tiny preset needs far more (configs/grpo_tiny.yaml).
     lr: float = 1e-6
     min_lr_ratio: float = 1.0
     warmup_steps: int = 0
     weight_decay: float = 0.0
-    beta1: float = 0.9
-    beta2: float = 0.95
-    eps: float = 1e-8
-    grad_clip: float = 1.0
-    optimizer: str = "torch_adamw"
     zero_stage: int = 2  # 0, 1 or 2: generation reads whole weights (ZeRO-3 would need a gather)
-    precision: str = "auto"
-    seed: int = 1337
     log_every: int = 1
     save_every: int = 0  # 0: only at the end
     keep_checkpoints: int = 2
 
+    def batch(self, world_size: int) -> tuple[int, int]:
+        """(micro batch, accumulation) of one optimizer step: a group's completions per micro
+        batch, each rank's prompts accumulated."""
+        return self.group_size, self.prompts_per_step // world_size
 
 
 def completion_logprobs(model, inputs: torch.Tensor, targets: torch.Tensor, prompt_len: int,
@@ -87,8 +82,6 @@ def completion_logprobs(model, inputs: torch.Tensor, targets: torch.Tensor, prom
 def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict], ctx: distributed.DistContext,
         precision: str, out: Path, resume: bool = False) -> list[dict]:
     """The GRPO loop on `policy` (trained in place through a DeepSpeed engine); the metrics records."""
-    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*is deprecated. Please use `torch\.distributed", category=FutureWarning)
     world = ctx.world_size
     if cfg.prompts_per_step % world:
         raise ConfigError(f"prompts_per_step {cfg.prompts_per_step} must divide among {world} ranks")
@@ -100,9 +93,8 @@ def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict],
         reference = Transformer(policy.cfg).to(ctx.device)
         reference.load_state_dict(policy.state_dict())
         reference.requires_grad_(False).eval()
-    ds_cfg = types.SimpleNamespace(**asdict(cfg), micro_batch_size=cfg.group_size, grad_accum=per_rank)
-    engine, scheduler = deepspeed_engine(policy, ds_cfg, world, precision,
-                                                   cfg.steps * cfg.updates_per_batch)
+    engine, scheduler = deepspeed_engine(policy, cfg, world, precision, cfg.steps * cfg.updates_per_batch,
+                                         cfg.batch(world))
     model = engine.module
     ckpt_dir = out / "checkpoints"
     sampler = EpochSampler(len(prompts), cfg.seed)
@@ -172,7 +164,7 @@ def run(cfg: GrpoConfig, policy: Transformer, codec: Codec, prompts: list[dict],
 def plan(cfg: GrpoConfig, resume: bool) -> tuple[list[dict], str]:
     if not (cfg.policy and cfg.data_dir and cfg.out_dir):
         raise ConfigError("--policy (an SFT or pretraining run), --data (tokens directory) and --out are required")
-    if not resume and checkpoint.latest_tag(Path(cfg.out_dir) / "checkpoints"):
+    if not resume and latest_tag(Path(cfg.out_dir) / "checkpoints"):
         raise ConfigError(f"{cfg.out_dir}/checkpoints already holds checkpoints: pass --resume, or choose another --out")
     if cfg.zero_stage == 3:
         raise ConfigError("GRPO runs ZeRO 0-2: generation reads whole weights (ZeRO-3 would gather them each step)")
@@ -185,59 +177,42 @@ def plan(cfg: GrpoConfig, resume: bool) -> tuple[list[dict], str]:
     if cfg.max_new_tokens >= mcfg.max_seq_len and not cfg.max_prompt_tokens:
         raise ConfigError(f"max_new_tokens {cfg.max_new_tokens} leaves no room for a prompt in {mcfg.max_seq_len}")
     precision = zero.resolve_precision(cfg.precision, distributed.configure_accelerator())
-    zero.deepspeed_config(types.SimpleNamespace(**asdict(cfg), micro_batch_size=1, grad_accum=1), 1, precision)
+    zero.deepspeed_config(cfg, 1, precision, (1, 1))  # validates stage and optimizer
     return load_prompts(cfg.data_dir, cfg.train_split_only), precision
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.posttrain.grpo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--policy", help="the run to start from (trainer.posttrain.sft's or trainer.train.pretrain's --out)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", help="the run to start from (`trainer sft`'s or `trainer train`'s --out)")
     parser.add_argument("--data", help="tokens directory holding rl.jsonl (or the file itself)")
     parser.add_argument("--out", help="GRPO run directory: checkpoints/, metrics.jsonl, tokenizer.json")
-    parser.add_argument("--config", help="YAML file of GrpoConfig fields (trainer/posttrain/grpo.py)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set beta=0 --set group_size=16")
-    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
-    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
-    return parser
+    command.add_config_options(parser, "GrpoConfig (trainer/posttrain/grpo.py)", "--set beta=0 --set group_size=16")
+    command.add_launcher_options(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> GrpoConfig:
-    overrides = list(args.set) + ([f"steps={args.steps}"] if args.steps is not None else [])
-    cfg = load_config(args.config, overrides, cls=GrpoConfig)
-    cfg.policy, cfg.data_dir, cfg.out_dir = args.policy or cfg.policy, args.data or cfg.data_dir, args.out or cfg.out_dir
-    return cfg
+    return command.config_from_args(args, GrpoConfig, {"policy": args.policy, "data_dir": args.data,
+                                                       "out_dir": args.out})
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        cfg = config_from_args(args)
-        prompts, precision = plan(cfg, args.resume)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    ctx = distributed.setup()
+def run_from_policy(cfg: GrpoConfig, prompts: list[dict], precision: str, resume: bool,
+                    ctx: distributed.DistContext) -> list[dict]:
+    """A command-line run inside the process group: the run folder, the policy, then the GRPO loop."""
     out = Path(cfg.out_dir)
-    try:
-        tokenizer = tokenizer_of(cfg.policy)
-        if tokenizer is None:
-            raise ConfigError(f"no tokenizer.json beside {cfg.policy}")
-        if ctx.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "grpo_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
-            shutil.copyfile(tokenizer, out / "tokenizer.json")
-        policy = load_model(cfg.policy)
-        if ctx.is_main:
-            (out / "model_config.json").write_text(json.dumps(policy.cfg.to_dict(), indent=2) + "\n")
-        run(cfg, policy, TokenizerCodec(tokenizer), prompts, ctx, precision, out, args.resume)
-    except BaseException:
-        distributed.teardown(ctx, clean=False)
-        raise
-    distributed.teardown(ctx)
+    tokenizer = tokenizer_of(cfg.policy)
+    if tokenizer is None:
+        raise ConfigError(f"no tokenizer.json beside {cfg.policy}")
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "grpo_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
+        shutil.copyfile(tokenizer, out / "tokenizer.json")
+    policy = load_transformer(cfg.policy)
+    if ctx.is_main:
+        (out / "model_config.json").write_text(json.dumps(policy.cfg.to_dict(), indent=2) + "\n")
+    return run(cfg, policy, TokenizerCodec(tokenizer), prompts, ctx, precision, out, resume)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    prompts, precision = plan(cfg, args.resume)  # a bad config is refused before any process group exists
+    distributed.run_in_group(lambda ctx: run_from_policy(cfg, prompts, precision, args.resume, ctx))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

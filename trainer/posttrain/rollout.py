@@ -50,7 +50,7 @@ class TokenizerCodec:
 def load_prompts(data: str | Path, train_split_only: bool = True) -> list[dict]:
     """rl.jsonl records (`prompt_text` rendered with the chat template by the tokenize stage). With
     `train_split_only`, records of the val split (the tokenize stage's rule: CRC32 of seed and id against
-    index.json's val_fraction) stay out: trainer.eval.evaluate scores them as held-out items."""
+    index.json's val_fraction) stay out: trainer evaluate scores them as held-out items."""
     path = Path(data)
     index_file = path / "index.json" if path.is_dir() else path.parent / "index.json"
     path = path / "rl.jsonl" if path.is_dir() else path

@@ -1,7 +1,7 @@
 """LoRA supervised fine-tuning on the chat-templated SFT shards, loss on response tokens only.
 
-    python -m trainer.posttrain.sft --base <pretrain run> --data <run>/tokens --out <sft run> [--config FILE] [--set k=v]
-    deepspeed --num_gpus N --module trainer.posttrain.sft --base ... --data ... --out ...
+    python -m trainer sft --base <pretrain run> --data <run>/tokens --out <sft run> [--config FILE] [--set k=v]
+    deepspeed --num_gpus N --module trainer sft --base ... --data ... --out ...
 
 `--data` is the tokenize stage's output: its `sft/` folder holds the conversations packed like pretrain
 shards plus a `.mask.bin` per shard (1 on assistant content and its `<|im_end|>`), written by
@@ -9,17 +9,14 @@ pipeline/tokenize/chat_data.py. Windows pack across conversations (as pretrainin
 mean cross-entropy over the targets whose mask is 1.
 
 `<out>` gets `adapter/` (peft's adapter files alone), the merged model as a run in the pretraining layout
-(`checkpoints/latest`, `model_config.json`, `tokenizer.json`: `python -m trainer.model.export --checkpoint <out>`
-and `trainer.posttrain.grpo --policy <out>` read it), `metrics.jsonl` and `sft_config.json`. A rerun starts over.
+(`checkpoints/latest`, `model_config.json`, `tokenizer.json`: `python -m trainer export --checkpoint <out>`
+and `trainer grpo --policy <out>` read it), `metrics.jsonl` and `sft_config.json`. A rerun starts over.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainer.config import ConfigError, load_config, to_dict
+from trainer import command
+from trainer.config import ConfigError, EngineConfig, to_dict
+from trainer.model.checkpoint import load_transformer, model_config_of, save_transformer
 from trainer.model.transformer import ModelConfig
 from trainer.posttrain import lora
-from trainer.posttrain.engine import deepspeed_engine, load_model, model_config_of, save_model
+from trainer.posttrain.engine import deepspeed_engine
 from trainer.train import distributed, zero
 from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice
 from trainer.train.metrics import MetricsLog
@@ -39,31 +38,21 @@ from trainer.train.pretrain import seed_everything
 
 
 @dataclass
-class SftConfig:
+class SftConfig(EngineConfig):
     base: str = ""  # the pretrained run (--base)
     data_dir: str = ""  # the tokens directory, or its sft/ folder (--data)
     out_dir: str = ""  # --out
     lora: dict[str, Any] = field(default_factory=dict)  # trainer/posttrain/lora.py LoraSettings fields
 
-    steps: int = 200
     micro_batch_size: int = 8  # per rank
     grad_accum: int = 1
     seq_len: int = 0  # 0: the base model's max_seq_len
     # QLoRA's recipe (Dettmers et al. 2023): LR 2e-4 (1e-4 for 33B+), no weight decay on adapters,
     # constant-ish schedule; a small warmup here, then cosine to 10%.
     lr: float = 2e-4
-    min_lr_ratio: float = 0.1
     warmup_steps: int = 10
     weight_decay: float = 0.0
-    beta1: float = 0.9
     beta2: float = 0.999
-    eps: float = 1e-8
-    grad_clip: float = 1.0
-    optimizer: str = "torch_adamw"
-    zero_stage: int = 2
-    precision: str = "auto"
-    seed: int = 1337
-    log_every: int = 10
     eval_every: int = 50  # 0: only at the end
     eval_batches: int = 8
 
@@ -149,19 +138,17 @@ class SftRun:
 
 
 def train(cfg: SftConfig) -> SftRun:
-    """In-process run (tests): joins or creates the process group and leaves it up, as trainer.train.pretrain does."""
+    """In-process run (tests): joins or creates the process group and leaves it up, as trainer.train.pretrain.train does."""
     return _train(plan(cfg), distributed.setup())
 
 
 def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
-    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*is deprecated. Please use `torch\.distributed", category=FutureWarning)
     cfg, out = p.cfg, Path(p.cfg.out_dir)
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "sft_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     seed_everything(cfg.seed)
-    model = lora.apply(load_model(cfg.base), p.adapters)
+    model = lora.apply(load_transformer(cfg.base), p.adapters)
     trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
     engine, scheduler = deepspeed_engine(model, cfg, ctx.world_size, p.precision, cfg.steps)
 
@@ -205,9 +192,9 @@ def _train(p: Plan, ctx: distributed.DistContext) -> SftRun:
                 say(f"step {step:>5}/{cfg.steps} | response val_loss {val:.4f}", flush=True)
     state = _adapter_state(engine, cfg.zero_stage)
     if ctx.is_main:
-        adapted = lora.with_adapter(load_model(cfg.base), p.adapters, state)  # fp32 base, exactly
+        adapted = lora.with_adapter(load_transformer(cfg.base), p.adapters, state)  # fp32 base, exactly
         lora.save_adapter(adapted, out / "adapter")
-        tag_dir = save_model(lora.merge(adapted), out, cfg.steps, p.shards.tokenizer_path)
+        tag_dir = save_transformer(lora.merge(adapted), out, cfg.steps, p.shards.tokenizer_path)
         say(f"saved adapter to {out / 'adapter'} and the merged model to {tag_dir}", flush=True)
     return SftRun(records, engine.module)
 
@@ -240,42 +227,22 @@ def evaluate(engine, windows: MaskedWindows, cfg: SftConfig, ctx) -> float | Non
     return mean
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.posttrain.sft", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", help="the pretrained run directory (trainer.train.pretrain's --out)")
+USER_ERRORS = (ShardError,)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", help="the pretrained run directory (`trainer train`'s --out)")
     parser.add_argument("--data", help="tokens directory holding sft/ (or the sft/ folder itself)")
     parser.add_argument("--out", help="SFT run directory: adapter/, checkpoints/ (merged), metrics.jsonl")
-    parser.add_argument("--config", help="YAML file of SftConfig fields (trainer/posttrain/sft.py)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set lora.rank=8 --set steps=100")
-    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
-    return parser
+    command.add_config_options(parser, "SftConfig (trainer/posttrain/sft.py)", "--set lora.rank=8 --set steps=100")
+    command.add_launcher_options(parser, resume=False)
 
 
 def config_from_args(args: argparse.Namespace) -> SftConfig:
-    overrides = list(args.set) + ([f"steps={args.steps}"] if args.steps is not None else [])
-    cfg = load_config(args.config, overrides, cls=SftConfig)
-    cfg.base, cfg.data_dir, cfg.out_dir = args.base or cfg.base, args.data or cfg.data_dir, args.out or cfg.out_dir
-    return cfg
+    return command.config_from_args(args, SftConfig, {"base": args.base, "data_dir": args.data, "out_dir": args.out})
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        p = plan(config_from_args(args))
-    except (ConfigError, ShardError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    ctx = distributed.setup()
-    try:
-        _train(p, ctx)
-    except BaseException:
-        distributed.teardown(ctx, clean=False)
-        raise
-    distributed.teardown(ctx)
+def run_cli(args: argparse.Namespace) -> int:
+    p = plan(config_from_args(args))
+    distributed.run_in_group(lambda ctx: _train(p, ctx))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from kernels.quant_format import pack_int4
-from trainer.quant.quantize import QuantConfig, QuantLinear, group_size_for, replace_module
+from trainer.quant.linear import QuantConfig, QuantLinear, group_size_for, replace_module
 from trainer.train.data import PackedWindows, TokenShards
 
 INT4_MAX = 15

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from trainer.model.checkpoint import latest_tag, tag_for, tags
 from trainer.train.data import EpochSampler
-
-TAG_RE = re.compile(r"^step(\d+)$")
-
-
-def tag_for(step: int) -> str:
-    return f"step{step:08d}"
 
 
 def rng_state() -> dict:
@@ -53,17 +47,6 @@ def save(engine, ckpt_dir: Path, step: int, sampler: EpochSampler, model_config:
         for old in sorted(tags(ckpt_dir))[:-keep]:
             shutil.rmtree(ckpt_dir / tag_for(old), ignore_errors=True)
     return tag_dir
-
-
-def tags(ckpt_dir: Path) -> list[int]:
-    if not ckpt_dir.is_dir():
-        return []
-    return [int(m.group(1)) for p in ckpt_dir.iterdir() if p.is_dir() and (m := TAG_RE.match(p.name))]
-
-
-def latest_tag(ckpt_dir: Path) -> str | None:
-    latest = ckpt_dir / "latest"
-    return latest.read_text().strip() if latest.is_file() else None
 
 
 def load(engine, ckpt_dir: Path, sampler: EpochSampler, rank: int) -> int:

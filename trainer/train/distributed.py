@@ -7,12 +7,18 @@ RANK/WORLD_SIZE/MASTER_* variables a launcher would have set, on a free local po
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import socket
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,7 +90,28 @@ def setup() -> DistContext:
         device = torch.device("cuda", local_rank)
     else:
         device = torch.device("cpu")
+    quiet_deepspeed()
     return DistContext(rank, world, local_rank, device, owns, added)
+
+
+def quiet_deepspeed() -> None:
+    """DeepSpeed's INFO lines per rank drown the trainer's own; and it still calls the collectives
+    torch renamed, one FutureWarning per call site and rank."""
+    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*is deprecated. Please use `torch\.distributed", category=FutureWarning)
+
+
+def run_in_group(work: Callable[[DistContext], T]) -> T:
+    """`work(ctx)` inside the process group, which is torn down after it, failed or not: what a
+    command line does (in-process callers, tests among them, keep the group up for the next run)."""
+    ctx = setup()
+    try:
+        result = work(ctx)
+    except BaseException:
+        teardown(ctx, clean=False)  # no barrier: a failed rank must not wait for its peers
+        raise
+    teardown(ctx)
+    return result
 
 
 def teardown(ctx: DistContext, clean: bool = True) -> None:

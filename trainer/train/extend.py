@@ -1,8 +1,8 @@
 """Long-context extension: continued pretraining at a longer sequence length with YaRN RoPE scaling.
 
-    python -m trainer.train.extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
-    python -m trainer.train.extend --base ... --data ... --out ...          # --seq-len: 4x the base's context
-    deepspeed --num_gpus 8 --module trainer.train.extend --base ... --data ... --out ... --seq-len 8192
+    python -m trainer extend --base <pretrain run dir> --data <run>/tokens --out <dir> --seq-len 8192
+    python -m trainer extend --base ... --data ... --out ...          # --seq-len: 4x the base's context
+    deepspeed --num_gpus 8 --module trainer extend --base ... --data ... --out ... --seq-len 8192
 
 YaRN (Peng et al. 2023, arXiv:2309.00071): scale factor s = target / original length; frequencies
 interpolated by s below `beta_slow`=1 rotation over the original context, kept above `beta_fast`=32,
@@ -10,7 +10,7 @@ ramped between (the paper's Llama values); attention logits tempered by mscale 0
 eq. 22, folded into cos/sin as HF does). The paper extends Llama 2 with 400 steps at LR 2e-5, about
 1/15 of its pretraining peak: the default here is 1/10 of the base run's peak with 20 warmup steps.
 
-The run is trainer.train.pretrain's loop: this module only builds the TrainConfig (the base run's settings and
+The run is `trainer train`'s loop: this module only builds the TrainConfig (the base run's settings and
 its model with `max_seq_len` = target and `rope_scaling` = YaRN, weights from `init_from`). Windows of
 the target length are packed from the tokens directory, whose train shards carry the synth stage's
 long_pretrain documents (related documents concatenated to ~8k tokens) beside the rest.
@@ -21,18 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from trainer.config import ConfigError, TrainConfig, build, parse_override
+from trainer import command
+from trainer.config import ConfigError, TrainConfig, build
 from trainer.model import rope
-from trainer.model.export import ExportError, locate
-from trainer.model.transformer import ModelConfig, Transformer
+from trainer.model.checkpoint import CheckpointError, locate, model_config_fields
+from trainer.model.transformer import Transformer
 from trainer.train import pretrain
+from trainer.train.data import ShardError
 from trainer.train.zero import PRESET_LR
+from typed_config import parse_override, read_yaml, set_path
 
 BETA_FAST, BETA_SLOW = 32, 1  # YaRN's Llama settings (paper section 3.2 / appendix)
 LR_FRACTION = 0.1  # of the base run's peak LR (YaRN: 2e-5 against Llama 2's 3e-4)
@@ -49,10 +51,9 @@ def yarn_scaling(original: int, target: int) -> dict:
 def base_model_config(base: str | Path) -> tuple[dict, Path]:
     """The base checkpoint's ModelConfig fields and its run directory."""
     try:
-        ckpt_dir, tag = locate(base)
-    except ExportError as e:
+        return model_config_fields(base), locate(base)[0].parent
+    except CheckpointError as e:
         raise ConfigError(f"--base: {e}") from e
-    return json.loads((ckpt_dir / tag / "model_config.json").read_text()), ckpt_dir.parent
 
 
 def extended_model(base_model: dict, target: int) -> dict:
@@ -85,25 +86,10 @@ def extension_config(base: str | Path, data: str, out: str, seq_len: int = 0, co
                seq_len=0, micro_batch_size=mb, warmup_steps=WARMUP_STEPS,
                lr=LR_FRACTION * float(raw.get("lr") or PRESET_LR.get(raw.get("preset", "tiny"), 3e-4)))
     if config_file:
-        import yaml
-
-        raw.update(yaml.safe_load(Path(config_file).read_text()) or {})
-    for item in overrides or []:
-        keys, value = parse_override(item)
-        node = raw
-        for part in keys[:-1]:
-            node = node.setdefault(part, {})
-        node[keys[-1]] = value
+        raw.update(read_yaml(config_file))
+    for item in overrides or []:  # into the extension's settings: `model.x=...` keeps the other model fields
+        set_path(raw, *parse_override(item))
     return build(TrainConfig, raw, "config")
-
-
-def load_model(checkpoint: str | Path, **model_overrides: Any) -> Transformer:
-    """A trained model in eval mode, optionally with changed ModelConfig fields (e.g. RoPE scaling)."""
-    ckpt_dir, tag = locate(checkpoint)
-    fields = {**json.loads((ckpt_dir / tag / "model_config.json").read_text()), **model_overrides}
-    model = Transformer(ModelConfig(**fields))
-    pretrain.load_initial_weights(model, str(checkpoint))
-    return model.eval()
 
 
 @torch.no_grad()
@@ -119,31 +105,19 @@ def perplexity(model: Transformer, windows, max_windows: int = 16, batch: int = 
     return math.exp(total / max(count, 1))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.train.extend", description=__doc__.split("\n\n")[0])
+USER_ERRORS = (OSError, ShardError)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", required=True, help="the pretraining run (or checkpoint) to extend")
     parser.add_argument("--data", required=True, help="tokens directory (with the long_pretrain documents)")
     parser.add_argument("--out", required=True, help="run directory of the extension")
     parser.add_argument("--seq-len", type=int, default=0,
                         help=f"target context length in tokens (default: {DEFAULT_FACTOR}x the base's)")
-    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
-    parser.add_argument("--config", help="YAML of TrainConfig fields over the base run's")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as trainer.train.pretrain")
-    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
-    return parser
+    command.add_config_options(parser, "TrainConfig (over the base run's)", "--set lr=2e-5")
+    command.add_launcher_options(parser)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    overrides = list(args.set) + ([f"steps={args.steps}"] if args.steps is not None else [])
-    try:
-        cfg = extension_config(args.base, args.data, args.out, args.seq_len, args.config, overrides)
-    except (ConfigError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return pretrain.run(cfg, args.resume)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run_cli(args: argparse.Namespace) -> int:
+    cfg = extension_config(args.base, args.data, args.out, args.seq_len, args.config, command.overrides(args))
+    return pretrain.run_config(cfg, args.resume)

@@ -1,9 +1,9 @@
 """Pretraining with DeepSpeed ZeRO.
 
-    python -m trainer.train.pretrain --config FILE --data <run>/tokens --out <train dir> [--resume] [--set k=v ...]
-    deepspeed --num_gpus 8 --module trainer.train.pretrain --config FILE --data ... --out ...
-    deepspeed --hostfile hosts --module trainer.train.pretrain ...            # multi-node
-    torchrun --nproc_per_node 2 -m trainer.train.pretrain --config FILE --data ... --out ...
+    python -m trainer train --config FILE --data <run>/tokens --out <train dir> [--resume] [--set k=v ...]
+    deepspeed --num_gpus 8 --module trainer train --config FILE --data ... --out ...
+    deepspeed --hostfile hosts --module trainer train ...            # multi-node
+    torchrun --nproc_per_node 2 -m trainer train --config FILE --data ... --out ...
 
 `--preset tiny --steps 200` are shorthands for `--set preset=tiny --set steps=200`. `--resume`
 continues from `<out>/checkpoints/latest` (or starts at step 0 when there is none), so a retried
@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import random
 import shutil
-import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, load_config, to_dict
-from trainer.model import export, moe
+from trainer import command
+from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, to_dict
+from trainer.model import moe
+from trainer.model.checkpoint import CheckpointError, latest_tag, load_weights, locate
 from trainer.model.transformer import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
 from trainer.train import checkpoint, distributed, zero
 from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
@@ -49,7 +48,7 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
     if not cfg.data_dir or not cfg.out_dir:
         raise ConfigError("both --data (the tokens directory) and --out (the run directory) are required")
     ckpt_dir = Path(cfg.out_dir) / "checkpoints"
-    if not resume and checkpoint.latest_tag(ckpt_dir):
+    if not resume and latest_tag(ckpt_dir):
         raise ConfigError(f"{ckpt_dir} already holds checkpoints: pass --resume, or choose another --out")
     shards = TokenShards(cfg.data_dir)
     overrides = coerce_model_overrides(cfg.model, ModelConfig)
@@ -63,8 +62,8 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
         raise ConfigError(str(e)) from e
     if cfg.init_from:
         try:
-            export.locate(cfg.init_from)
-        except export.ExportError as e:
+            locate(cfg.init_from)
+        except CheckpointError as e:
             raise ConfigError(f"init_from: {e}") from e
     seq_len = cfg.seq_len or mcfg.max_seq_len
     if seq_len > mcfg.max_seq_len:
@@ -99,9 +98,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> list[dict]:
 def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
     import deepspeed
 
-    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
-    # DeepSpeed still calls the collectives torch renamed; one warning per call site and rank.
-    warnings.filterwarnings("ignore", message=r".*is deprecated. Please use `torch\.distributed", category=FutureWarning)
     cfg, out, say = p.cfg, Path(p.cfg.out_dir), _printer(ctx.is_main)
     ckpt_dir = out / "checkpoints"
     if ctx.is_main:
@@ -112,8 +108,9 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
 
     seed_everything(cfg.seed)
     model = Transformer(p.model)
-    if cfg.init_from and not (resume and checkpoint.latest_tag(ckpt_dir)):
-        load_initial_weights(model, cfg.init_from)
+    if cfg.init_from and not (resume and latest_tag(ckpt_dir)):
+        # continued pretraining (e.g. trainer/train/extend.py): the optimizer, schedule and sampler start fresh
+        load_weights(model, cfg.init_from)
     n_params = model.num_params()
     engine, _, _, scheduler = deepspeed.initialize(
         model=model,
@@ -185,16 +182,6 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
     return records
 
 
-def load_initial_weights(model: Transformer, checkpoint_path: str) -> None:
-    """Start from another run's weights (continued pretraining, e.g. trainer/train/extend.py), consolidated
-    from any ZeRO stage; the optimizer, schedule and sampler start fresh."""
-    state = export.consolidated_state_dict(*export.locate(checkpoint_path))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not (k == "output.weight" and model.cfg.tie_embeddings)]
-    if missing or unexpected:
-        raise ConfigError(f"init_from {checkpoint_path}: missing {missing}, unexpected {unexpected}")
-
-
 @torch.no_grad()
 def evaluate(engine, windows: PackedWindows, cfg: TrainConfig, ctx) -> float | None:
     engine.eval()
@@ -217,63 +204,28 @@ def _printer(enabled: bool):
     return say
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer.train.pretrain", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", help="YAML file of TrainConfig fields (trainer/config.py)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set lr=1e-3 --set model.n_layers=4")
+USER_ERRORS = (ShardError,)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    command.add_config_options(parser, "TrainConfig (trainer/config.py)", "--set lr=1e-3 --set model.n_layers=4")
     parser.add_argument("--data", help="tokens directory (index.json, tokenizer.json, *.bin)")
     parser.add_argument("--out", help="run directory: checkpoints/, metrics.jsonl, tokenizer.json")
-    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/latest if any")
     parser.add_argument("--preset", help="shorthand for --set preset=NAME (tiny, 125m, 1b)")
-    parser.add_argument("--steps", type=int, help="shorthand for --set steps=N")
-    # The deepspeed launcher appends --local_rank=N; LOCAL_RANK in the environment says the same.
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)
-    return parser
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    command.add_launcher_options(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = list(args.set)
-    if args.preset:
-        overrides.append(f"preset={args.preset}")
-    if args.steps is not None:
-        overrides.append(f"steps={args.steps}")
-    cfg = load_config(args.config, overrides)
-    cfg.data_dir = args.data or cfg.data_dir
-    cfg.out_dir = args.out or cfg.out_dir
-    return cfg
+    return command.config_from_args(args, TrainConfig, {"data_dir": args.data, "out_dir": args.out},
+                                    preset=args.preset)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        cfg = config_from_args(args)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return run(cfg, args.resume)
+def run_cli(args: argparse.Namespace) -> int:
+    return run_config(config_from_args(args), args.resume)
 
 
-def run(cfg: TrainConfig, resume: bool) -> int:
-    """A whole CLI run (also trainer/train/extend.py's): plan, join the group, train, shut the group down."""
-    try:
-        p = plan(cfg, resume)
-    except (ConfigError, ShardError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    ctx = distributed.setup()
-    try:
-        _train(p, ctx, resume)
-    except BaseException:
-        distributed.teardown(ctx, clean=False)  # no barrier: a failed rank must not wait for its peers
-        raise
-    distributed.teardown(ctx)
+def run_config(cfg: TrainConfig, resume: bool) -> int:
+    """A whole command-line run (also `trainer extend`'s): plan, then train inside the process group."""
+    p = plan(cfg, resume)
+    distributed.run_in_group(lambda ctx: _train(p, ctx, resume))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import ConfigError, EngineConfig, TrainConfig
 
 PRECISIONS = ("auto", "bf16", "fp32", "fp16")
 
@@ -37,13 +37,17 @@ def resolve_precision(requested: str, on_gpu: bool) -> str:
     return requested
 
 
-def deepspeed_config(cfg: TrainConfig, world_size: int, precision: str) -> dict:
+def deepspeed_config(cfg: EngineConfig, world_size: int, precision: str,
+                     batch: tuple[int, int] | None = None) -> dict:
+    """DeepSpeed's config; `batch` = (micro batch per rank, accumulation steps), by default the
+    config's `micro_batch_size` and `grad_accum` (GRPO derives its own: GrpoConfig.batch)."""
     if cfg.zero_stage not in (0, 1, 2, 3):
         raise ConfigError(f"zero_stage must be 0, 1, 2 or 3, got {cfg.zero_stage}")
+    micro, accum = batch or (cfg.micro_batch_size, cfg.grad_accum)
     ds = {
-        "train_micro_batch_size_per_gpu": cfg.micro_batch_size,
-        "gradient_accumulation_steps": cfg.grad_accum,
-        "train_batch_size": cfg.micro_batch_size * cfg.grad_accum * world_size,
+        "train_micro_batch_size_per_gpu": micro,
+        "gradient_accumulation_steps": accum,
+        "train_batch_size": micro * accum * world_size,
         "gradient_clipping": cfg.grad_clip,
         "zero_optimization": {"stage": cfg.zero_stage},
         "bf16": {"enabled": precision == "bf16"},
@@ -70,7 +74,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def client_optimizer(cfg: TrainConfig, groups: list[dict]) -> torch.optim.Optimizer | None:
+def client_optimizer(cfg: EngineConfig, groups: list[dict]) -> torch.optim.Optimizer | None:
     if cfg.optimizer != "torch_adamw":
         return None  # DeepSpeed builds its own from the "optimizer" section
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, foreach=True)
