@@ -28,7 +28,7 @@ class CrawlConfig:
     min_delay: float = 1.0  # seconds between requests to one host (common polite default, e.g. Heritrix)
     max_crawl_delay: float = 30.0  # cap on a site's robots Crawl-delay (keeps one host from stalling a crawl)
     max_bytes: int = 1_048_576  # per response body; Common Crawl truncates at 1 MiB the same way
-    max_seconds: float = 30.0  # one wall-clock deadline per fetch: connect, headers and body together
+    max_seconds: float = 30.0  # one wall-clock deadline per fetch: DNS, connect, headers and body together
     connect_timeout: float = 10.0
     max_redirects: int = 5  # RFC 9110 15.4 suggests clients detect loops; 5 is the robots.txt RFC 9309 limit
     max_retries: int = 3  # transient errors (429/5xx/timeouts), exponential backoff

@@ -2,7 +2,7 @@
 
 Redirects are followed by hand so each hop is normalised, SSRF-checked and counted. Each hop
 resolves the host once, checks every address, and connects to a checked one (`pinned.py`);
-headers + body share one deadline of `max_seconds` of wall time (cut bodies are marked
+DNS, connect, headers + body share one deadline of `max_seconds` of wall time (cut bodies are marked
 `WARC-Truncated: time`). The decoded body is cut at `max_bytes` (`WARC-Truncated: length`, as
 Common Crawl does); gzip/deflate are inflated with `max_length`, so a bomb stops there too.
 """
@@ -10,6 +10,8 @@ Common Crawl does); gzip/deflate are inflated with `max_length`, so a bomb stops
 from __future__ import annotations
 
 import http.client
+import queue
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -57,7 +59,7 @@ def fetch(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: 
     redirects: list[str] = []
     current = url
     while True:
-        reason = guard.check(current)
+        reason = guard.check(current) if fetch_one_hop else None  # `_get` checks what it connects to
         if reason:
             return FetchResult(current, f"ssrf_refused:{reason}", redirects=redirects)
         result = (fetch_one_hop or _get)(session, current, guard, limits, user_agent)
@@ -84,7 +86,10 @@ def _get(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: s
     """One hop: resolve + check, connect to a checked address, all within `limits.max_seconds`."""
     deadline = time.monotonic() + limits.max_seconds
     fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    addresses, reason = guard.resolve(url)
+    resolved = _resolve_by(guard, url, deadline)
+    if resolved is None:
+        return FetchResult(url, "timeout", fetched_at=fetched_at)
+    addresses, reason = resolved
     if reason:
         return FetchResult(url, f"ssrf_refused:{reason}", fetched_at=fetched_at)
     parts = urlsplit(url)
@@ -112,6 +117,26 @@ def _get(session, url: str, guard: SsrfGuard, limits: FetchLimits, user_agent: s
         return _read_response(url, resp, ip, fetched_at, request_headers, limits)
     finally:
         conn.close()
+
+
+def _resolve_by(guard: SsrfGuard, url: str, deadline: float) -> tuple[list[str], str | None] | None:
+    """`guard.resolve(url)`, or None if DNS has not answered by the deadline.
+
+    getaddrinfo cannot be interrupted: a hung lookup is left to finish in a daemon thread.
+    """
+    answer: queue.Queue = queue.Queue(maxsize=1)
+
+    def lookup() -> None:
+        try:
+            answer.put(guard.resolve(url))
+        except Exception:  # a resolver bug is a failed lookup, not a hung fetch
+            answer.put(([], "dns_failure"))
+
+    threading.Thread(target=lookup, daemon=True, name="dns").start()
+    try:
+        return answer.get(timeout=max(deadline - time.monotonic(), 0.001))
+    except queue.Empty:
+        return None
 
 
 def _read_response(url: str, resp, ip: str, fetched_at: str, request_headers: list[tuple[str, str]],

@@ -196,3 +196,15 @@ def test_https_pinned_to_an_address_keeps_sni_and_certificate_name(tmp_path):
         listener.close()
     assert seen["sni"] == "site.test"  # SNI and certificate check use the name, not the pinned IP
     assert f"Host: site.test:{port}\r\n".encode() in seen["request"]
+
+
+def test_a_hanging_dns_lookup_ends_at_the_deadline():
+    def hanging(host, port):
+        time.sleep(6)
+        return ["127.0.0.1"]
+
+    started = time.monotonic()
+    got = fetch(None, "http://slow-dns.test/", SsrfGuard(["127.0.0.1/32"], resolver=hanging),
+                limits(max_seconds=1.0), "t")
+    assert got.outcome == "timeout"
+    assert time.monotonic() - started < 1.0 + 2.0
