@@ -41,6 +41,7 @@ class Tokenize(Stage):
     def run(self, ctx: StageContext) -> StageResult:
         from pyspark.sql import functions as F
 
+        from pipeline.parquet_input import read_parquet_dataset
         from pipeline.schema import validate_columns
         from pipeline.splits import check_val_fraction
         from pipeline.storage import is_local, local_path
@@ -57,8 +58,11 @@ class Tokenize(Stage):
         out.mkdir(parents=True, exist_ok=True)
         frames, synth_dirs, has_copies = [], [p for p in ctx.inputs if _is_synth(p)], False
         for path in ctx.inputs:
-            df = ctx.spark.read.parquet(f"{path.rstrip('/')}/pretrain" if path in synth_dirs else path)
+            # a broken dataset exits 2 naming it; rows no stage can use (null id/text, invalid UTF-8) are
+            # set aside into _rejected/ and counted, as read_documents does for the other stages
+            df = read_parquet_dataset(ctx.spark, f"{path.rstrip('/')}/pretrain" if path in synth_dirs else path)
             validate_columns([(f.name, f.dataType.simpleString()) for f in df.schema.fields], path)
+            df = ctx.set_aside_invalid(df)
             cols = set(df.columns)
             has_copies = has_copies or "mix_copy" in cols
             frames.append(df.select(
