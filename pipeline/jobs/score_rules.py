@@ -21,6 +21,9 @@ class ScoreRulesConfig:
     c4: C4LineSettings = field(default_factory=C4LineSettings)  # C4 line rules (Raffel et al. 2020)
     fineweb: FineWebSettings = field(default_factory=FineWebSettings)  # datatrove FineWebQualityFilter
     user_rules: str = ""  # YAML of regex rules (see pipeline/resources/user_rules.yaml); "" = none
+    # Han/kana one token per character (our variant; only texts with CJK change). False = datatrove's
+    # spaCy-English word splitting on every text, as FineWeb computed its rules.
+    cjk_per_character: bool = True
 
 
 class ScoreRules(Stage):
@@ -35,7 +38,8 @@ class ScoreRules(Stage):
         from pipeline.score.user_rules import load_rules
 
         cfg: ScoreRulesConfig = ctx.settings
-        settings = ScoreSettings(stop_words=cfg.stop_words, c4=cfg.c4, fineweb=cfg.fineweb)
+        settings = ScoreSettings(stop_words=cfg.stop_words, c4=cfg.c4, fineweb=cfg.fineweb,
+                                 cjk_per_character=cfg.cjk_per_character)
         rules = load_rules(cfg.user_rules)
         metrics = metric_columns(rules)
         docs = ctx.read_documents()

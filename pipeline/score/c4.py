@@ -2,8 +2,15 @@
 
 Line-level rules remove lines (a text modifier); document-level rules (lorem ipsum, a curly
 brace, fewer than 5 sentences) become annotation columns the `filter` stage thresholds.
-Order and details follow datatrove's `C4QualityFilter`; lorem ipsum and curly braces are
-looked for only in lines that survived the line rules, as there.
+Order and details follow datatrove's `C4QualityFilter` (0.10): a line's words are its
+whitespace-separated parts, counted (and checked for length) before citations are removed;
+"lorem ipsum" and "{" are looked for in the lines that passed the punctuation and length rules,
+lorem ipsum before the javascript rule and the brace after it, as there; sentences are counted
+by spaCy's sentencizer over spaCy-English tokens (`english_tokens.sentence_count`).
+
+Our deliberate difference, with `cjk_per_character` (the default): lines may also end in the
+full-width 。！？”」 of Chinese (C4 is English-only and would drop every Chinese line), and CJK
+characters count as one word each; `cjk_per_character=False` restores the reference.
 """
 
 from __future__ import annotations
@@ -12,17 +19,16 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.score import words as W
+from pipeline.score.english_tokens import sentence_count
 from pipeline.score.thresholds import Threshold
 
 # C4: "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies".
 POLICY_SUBSTRINGS = ["terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
                      "use cookies"]
-# C4's terminal punctuation is . ? ! " ; the full-width ones are our addition for Chinese.
-C4_END_PUNCTUATION = [".", "?", "!", '"']
+# C4's terminal punctuation as datatrove has it (. ? ! " '); the full-width ones are our addition.
+C4_END_PUNCTUATION = [".", "?", "!", '"', "'"]
 CJK_END_PUNCTUATION = ["。", "！", "？", "”", "」"]
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")  # Wikipedia markers (datatrove)
-# Latin sentences end in . ! ? before a space; Chinese ones end in 。！？ with no space after.
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”」)]*(?:\s+|$)|[。！？]+[”」]*")
 
 
 @dataclass
@@ -30,7 +36,7 @@ class C4LineSettings:
     """Line rules of the text modifier (applied at scoring time, because they change the text)."""
     remove_lines: bool = True  # C4 on; FineWeb keeps lines (filter_no_terminal_punct=False)
     require_terminal_punctuation: bool = True  # C4: keep lines ending in terminal punctuation
-    end_punctuation: list[str] = field(default_factory=lambda: C4_END_PUNCTUATION + CJK_END_PUNCTUATION)
+    end_punctuation: list[str] = field(default_factory=lambda: list(C4_END_PUNCTUATION))
     min_words_per_line: int = 3  # C4: "at least 3 words"
     max_word_length: int = 1000  # C4: drop lines with a word over 1000 characters
     remove_citations: bool = True  # datatrove: strip [1], [edit], [citation needed]
@@ -52,44 +58,48 @@ class C4Result:
     curly_brace: bool
 
 
-def count_sentences(line: str) -> int:
-    """Terminal-punctuation-delimited sentences; a trailing fragment counts as one."""
-    ends = len(_SENTENCE_END.findall(line))
-    tail = _SENTENCE_END.split(line)[-1].strip() if line.strip() else ""
-    return ends + (1 if tail else 0)
+def _line_words(line: str, cjk_per_character: bool) -> list[str]:
+    """C4's words: whitespace-separated parts (CJK characters one each when switched on)."""
+    return W.tokens(line) if cjk_per_character else line.split()
 
 
-def keep_line(line: str, s: C4LineSettings) -> bool:
-    """The C4 line rules: no giant word, terminal punctuation, >= 3 words, no javascript/policy."""
-    ws = W.words(line)
-    if any(len(w) > s.max_word_length for w in line.split()):
+def keep_line(line: str, words: list[str], s: C4LineSettings, ends: tuple[str, ...]) -> bool:
+    """The C4 line rules but lorem ipsum and braces (document rules, see `c4_lines`)."""
+    if s.require_terminal_punctuation and (not line.endswith(ends) or line.endswith("...")):
         return False
-    if s.require_terminal_punctuation and (not line.endswith(tuple(s.end_punctuation)) or line.endswith("...")):
-        return False
-    if len(ws) < s.min_words_per_line:
-        return False
-    lower = line.lower()
-    return "javascript" not in lower and not any(p in lower for p in POLICY_SUBSTRINGS)
+    return len(words) >= s.min_words_per_line
 
 
-def c4_lines(text: str, s: C4LineSettings) -> C4Result:
+def c4_lines(text: str, s: C4LineSettings, cjk_per_character: bool = True) -> C4Result:
+    ends = tuple(s.end_punctuation) + (tuple(CJK_END_PUNCTUATION) if cjk_per_character else ())
     kept: list[str] = []
     removed = sentences = 0
     lorem = curly = False
-    for raw in text.split("\n"):
+    for raw in text.splitlines():
         line = raw.strip()
-        if not line:
+        if not line:  # never kept; not counted as a removed line
             continue
-        if s.remove_citations:
-            line = _CITATION.sub("", line).strip()
-        if not keep_line(line, s):
+        words = _line_words(line, cjk_per_character)
+        if any(len(w) > s.max_word_length for w in line.split()):
             removed += 1
             continue
-        lorem = lorem or "lorem ipsum" in line.lower()
+        if s.remove_citations:
+            line = _CITATION.sub("", line)
+        if not keep_line(line, words, s, ends):
+            removed += 1
+            continue
+        lower = line.lower()
+        lorem = lorem or "lorem ipsum" in lower
+        if "javascript" in lower:
+            removed += 1
+            continue
         curly = curly or "{" in line
-        sentences += count_sentences(line)
+        if any(p in lower for p in POLICY_SUBSTRINGS):
+            removed += 1
+            continue
+        sentences += sentence_count(line)
         kept.append(line)
-    new_text = "\n".join(kept) if s.remove_lines else text
+    new_text = "\n".join(kept).strip() if s.remove_lines else text
     return C4Result(new_text, removed, sentences, lorem, curly)
 
 

@@ -23,6 +23,9 @@ class ScoreSettings:
     stop_words: list[str] = field(default_factory=lambda: gopher.GOPHER_STOP_WORDS + gopher.CJK_STOP_WORDS)
     c4: c4.C4LineSettings = field(default_factory=c4.C4LineSettings)
     fineweb: fineweb.FineWebSettings = field(default_factory=fineweb.FineWebSettings)
+    # Our one deliberate departure from datatrove's word splitting: Han/kana one token per character
+    # (changes only texts containing CJK; False = datatrove's spaCy-English tokens everywhere).
+    cjk_per_character: bool = True
 
 
 def metric_columns(rules: list[UserRule]) -> list[str]:
@@ -32,13 +35,13 @@ def metric_columns(rules: list[UserRule]) -> list[str]:
 
 def score_text(text: str, s: ScoreSettings, rules: list[UserRule]) -> tuple[str, dict[str, float | None]]:
     """(text after the C4 line modifier, every rule metric)."""
-    original = DocView(text)
+    original = DocView(text, s.cjk_per_character)
     metrics: dict[str, float | None] = {}
     metrics.update(gopher_repetition.gopher_repetition(original))
     metrics.update(gopher.gopher_quality(original, s.stop_words))
-    c4_result = c4.c4_lines(text, s.c4)
+    c4_result = c4.c4_lines(text, s.c4, s.cjk_per_character)
     metrics.update(c4.c4_metrics(c4_result))
-    modified = DocView(c4_result.text) if c4_result.text != text else original
+    modified = DocView(c4_result.text, s.cjk_per_character) if c4_result.text != text else original
     metrics.update(fineweb.fineweb_quality(modified, s.fineweb))
     metrics.update(user_metrics(text, rules))
     return c4_result.text, metrics

@@ -1,19 +1,24 @@
 """FineWeb quality rules (Penedo et al. 2024, "The FineWeb Datasets"; datatrove FineWebQualityFilter).
 
 Share of lines ending in punctuation, share of short lines, characters in duplicated lines,
-and newlines per word (list-like pages). Defaults are datatrove's.
+and newlines per word (list-like pages). Definitions and defaults are datatrove's (0.10): lines
+are the non-blank parts of `text.split("\n")`, unstripped (a line ending in ". " does not end in
+punctuation); terminal punctuation is Unicode's Sentence_Terminal set; "words" are every
+spaCy-English token, punctuation included. A text without a non-blank line gets a punctuation
+ratio of 0, so the rule drops it, as datatrove drops it as "empty".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.score.english_affixes import SENTENCE_TERMINALS
 from pipeline.score.gopher import DocView
 from pipeline.score.gopher_repetition import duplicates
 from pipeline.score.thresholds import Threshold
 
-# datatrove's TERMINAL_PUNCTUATION, abridged to the scripts we meet (Latin, CJK, Arabic, Devanagari).
-TERMINAL_PUNCTUATION = [".", "!", "?", "。", "！", "？", "．", "؟", "۔", "।", "॥", "…", '"', "”", "」", ")"]
+# datatrove's TERMINAL_PUNCTUATION: Unicode's Sentence_Terminal characters.
+TERMINAL_PUNCTUATION = sorted(SENTENCE_TERMINALS)
 
 
 @dataclass
@@ -37,9 +42,9 @@ def _lines(doc: DocView) -> list[str]:
 def line_punct_ratio(doc: DocView, stop_chars: list[str]) -> float | None:
     lines = _lines(doc)
     if not lines:
-        return None
+        return 0.0
     ends = tuple(stop_chars)
-    return sum(1 for line in lines if line.rstrip().endswith(ends)) / len(lines)
+    return sum(1 for line in lines if line.endswith(ends)) / len(lines)
 
 
 def short_line_ratio(doc: DocView, short_line_length: int) -> float | None:
@@ -57,9 +62,9 @@ def dup_line_char_ratio(doc: DocView) -> float | None:
 
 
 def newlines_per_word(doc: DocView) -> float | None:
-    if not doc.words:
+    if not doc.tokens:
         return None
-    return doc.text.count("\n") / len(doc.words)
+    return doc.text.count("\n") / len(doc.tokens)
 
 
 COLUMNS = ["rule_fineweb_line_punct_ratio", "rule_fineweb_short_line_ratio",

@@ -1,7 +1,19 @@
 """Gopher quality rules (Rae et al. 2021, "Scaling Language Models", MassiveText, appendix A.1).
 
-Each rule is a pure function of a `DocView`; defaults are the paper's values as implemented by
-datatrove's `GopherQualityFilter`. Word counts use `pipeline.score.words` (CJK per character).
+Each rule is a pure function of a `DocView`; definitions and defaults are those of datatrove's
+`GopherQualityFilter` (0.10), the implementation FineWeb used:
+
+- words are spaCy-English tokens (`english_tokens`): "end." is the two tokens "end" and ".";
+- the word count and the mean word length ignore tokens made only of punctuation
+  (`PUNCTUATION_SET`), while the '#' and ellipsis ratios, the alphabetic-word share and the stop
+  words look at every token;
+- stop words are matched case-sensitively ("The" is not "the"), as there.
+
+Our one deliberate difference, on by default and only for text that contains CJK characters:
+`cjk_per_character` splits Han/kana runs into one token per character (`pipeline.score.words`
+says why) and leaves them out of the mean word length; the spaCy English tokenizer datatrove
+would apply keeps a whole Chinese clause as one "word". `cjk_per_character=False` restores the
+reference on every text.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from pipeline.score import words as W
+from pipeline.score.english_tokens import english_words
 from pipeline.score.thresholds import Threshold
 
 # Gopher's "at least two of: the, be, to, of, and, that, have, with" (Rae et al. 2021, A.1.1).
@@ -17,12 +30,31 @@ GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 # Our extension for the Chinese seed: the most frequent function characters (Gopher is English-only).
 CJK_STOP_WORDS = ["的", "了", "是", "在", "和", "有", "不", "这"]
 
+# datatrove's PUNCTUATION plus Unicode's sentence terminals: a token made only of these is a
+# "symbol", not a word. The list is datatrove's, quirks included (the full-width digit "１").
+_PUNCTUATION_CHARS = ("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»"
+                      + "".join(chr(c) for c in [*range(0, 9), *range(11, 32), *range(127, 160)]))
+
+
+def _punctuation_set() -> frozenset[str]:
+    from pipeline.score.english_affixes import SENTENCE_TERMINALS
+
+    return frozenset(_PUNCTUATION_CHARS) | SENTENCE_TERMINALS
+
+
+PUNCTUATION_SET = _punctuation_set()
+
+
+def is_symbol(token: str) -> bool:
+    return all(c in PUNCTUATION_SET for c in token)
+
 
 class DocView:
     """Lazily computed views of one text, shared by all rules that need them."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, cjk_per_character: bool = True):
         self.text = text
+        self.cjk_per_character = cjk_per_character
 
     @cached_property
     def lines(self) -> list[str]:
@@ -30,21 +62,26 @@ class DocView:
 
     @cached_property
     def tokens(self) -> list[str]:
-        return W.tokens(self.text)
+        """datatrove's `split_into_words(text, "en")`, CJK runs per character when switched on."""
+        toks = english_words(self.text)
+        if self.cjk_per_character and W.cjk_fraction(self.text) > 0:
+            toks = [piece for t in toks for piece in W.tokens(t)]
+        return toks
 
     @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.tokens if W.is_word(t)]
+        """Tokens that are not only punctuation (datatrove's `non_symbol_words`)."""
+        return [t for t in self.tokens if not is_symbol(t)]
 
     @cached_property
-    def word_ids(self) -> list[int]:
-        """Words as small ints: n-gram tuples of ints hash faster than joined strings."""
+    def token_ids(self) -> list[int]:
+        """Tokens as small ints: n-gram tuples of ints hash faster than joined strings."""
         vocab: dict[str, int] = {}
-        return [vocab.setdefault(w, len(vocab)) for w in self.words]
+        return [vocab.setdefault(w, len(vocab)) for w in self.tokens]
 
     @cached_property
-    def word_lengths(self) -> list[int]:
-        return [len(w) for w in self.words]
+    def token_lengths(self) -> list[int]:
+        return [len(w) for w in self.tokens]
 
 
 @dataclass
@@ -53,7 +90,8 @@ class GopherQualityThresholds:
     max_words: float = 100_000
     min_mean_word_length: float = 3  # Gopher: mean word length 3..10 characters
     max_mean_word_length: float = 10
-    max_symbol_word_ratio: float = 0.1  # Gopher: '#' and ellipses per word <= 0.1
+    max_hash_word_ratio: float = 0.1  # Gopher: '#' per word <= 0.1
+    max_ellipsis_word_ratio: float = 0.1  # Gopher: ellipses ('...', '…') per word <= 0.1
     max_bullet_lines_ratio: float = 0.9  # Gopher: <= 90% of lines start with a bullet
     max_ellipsis_lines_ratio: float = 0.3  # Gopher: <= 30% of lines end with an ellipsis
     min_alpha_words_ratio: float = 0.8  # Gopher: >= 80% of words contain an alphabetic character
@@ -68,16 +106,19 @@ def word_count(doc: DocView) -> float:
 
 
 def mean_word_length(doc: DocView) -> float | None:
-    """Over non-CJK words: a CJK "word" is one character by construction, so length says nothing."""
-    lengths = [len(w) for w in doc.words if not W.is_cjk(w[0])]
-    return sum(lengths) / len(lengths) if lengths else None
+    """Over non-symbol words; with `cjk_per_character`, CJK characters are left out (one by construction)."""
+    ws = [w for w in doc.words if not W.is_cjk(w[0])] if doc.cjk_per_character else doc.words
+    return sum(len(w) for w in ws) / len(ws) if ws else None
 
 
-def symbol_word_ratio(doc: DocView) -> float | None:
-    if not doc.words:
+def hash_word_ratio(doc: DocView) -> float | None:
+    return doc.text.count("#") / len(doc.tokens) if doc.tokens else None
+
+
+def ellipsis_word_ratio(doc: DocView) -> float | None:
+    if not doc.tokens:
         return None
-    symbols = doc.text.count("#") + doc.text.count("...") + doc.text.count("…")
-    return symbols / len(doc.words)
+    return (doc.text.count("...") + doc.text.count("…")) / len(doc.tokens)
 
 
 def bullet_lines_ratio(doc: DocView) -> float | None:
@@ -101,19 +142,18 @@ def alpha_words_ratio(doc: DocView) -> float | None:
 
 
 def stop_word_count(doc: DocView, stop_words: list[str]) -> float:
-    """Distinct stop words present (Gopher counts presence, not occurrences)."""
-    present = {w.lower() for w in doc.words} & set(stop_words)
-    return float(len(present))
+    """Distinct stop words present as tokens, case-sensitive (Gopher counts presence, not occurrences)."""
+    return float(len(set(stop_words).intersection(doc.tokens)))
 
 
-COLUMNS = ["rule_gopher_words", "rule_gopher_mean_word_length", "rule_gopher_symbol_word_ratio",
-           "rule_gopher_bullet_lines_ratio", "rule_gopher_ellipsis_lines_ratio",
-           "rule_gopher_alpha_words_ratio", "rule_gopher_stop_words"]
+COLUMNS = ["rule_gopher_words", "rule_gopher_mean_word_length", "rule_gopher_hash_word_ratio",
+           "rule_gopher_ellipsis_word_ratio", "rule_gopher_bullet_lines_ratio",
+           "rule_gopher_ellipsis_lines_ratio", "rule_gopher_alpha_words_ratio", "rule_gopher_stop_words"]
 
 
 def gopher_quality(doc: DocView, stop_words: list[str]) -> dict[str, float | None]:
-    return dict(zip(COLUMNS, [word_count(doc), mean_word_length(doc), symbol_word_ratio(doc),
-                              bullet_lines_ratio(doc), ellipsis_lines_ratio(doc),
+    return dict(zip(COLUMNS, [word_count(doc), mean_word_length(doc), hash_word_ratio(doc),
+                              ellipsis_word_ratio(doc), bullet_lines_ratio(doc), ellipsis_lines_ratio(doc),
                               alpha_words_ratio(doc), stop_word_count(doc, stop_words)], strict=True))
 
 
@@ -123,7 +163,9 @@ def thresholds(t: GopherQualityThresholds) -> list[Threshold]:
         Threshold("gopher_max_words", "rule_gopher_words", "max", t.max_words),
         Threshold("gopher_min_mean_word_length", "rule_gopher_mean_word_length", "min", t.min_mean_word_length),
         Threshold("gopher_max_mean_word_length", "rule_gopher_mean_word_length", "max", t.max_mean_word_length),
-        Threshold("gopher_symbol_word_ratio", "rule_gopher_symbol_word_ratio", "max", t.max_symbol_word_ratio),
+        Threshold("gopher_hash_word_ratio", "rule_gopher_hash_word_ratio", "max", t.max_hash_word_ratio),
+        Threshold("gopher_ellipsis_word_ratio", "rule_gopher_ellipsis_word_ratio", "max",
+                  t.max_ellipsis_word_ratio),
         Threshold("gopher_bullet_lines", "rule_gopher_bullet_lines_ratio", "max", t.max_bullet_lines_ratio),
         Threshold("gopher_ellipsis_lines", "rule_gopher_ellipsis_lines_ratio", "max", t.max_ellipsis_lines_ratio),
         Threshold("gopher_alpha_words", "rule_gopher_alpha_words_ratio", "min", t.min_alpha_words_ratio),

@@ -1,8 +1,12 @@
 """Gopher repetition rules (Rae et al. 2021, MassiveText, appendix A.1, table A1).
 
 Duplicate line/paragraph fractions (by count and by characters), the character share of the
-most frequent 2/3/4-gram, and the character share of duplicated 5..10-grams, following
-datatrove's `GopherRepetitionFilter` (fractions are over `len(text)`).
+most frequent 2/3/4-gram, and the character share of duplicated 5..10-grams, as datatrove's
+`GopherRepetitionFilter` (0.10) computes them: n-grams run over every spaCy-English token
+(punctuation included); paragraphs are split from the stripped text, lines from the text as it
+is (a leading or trailing newline makes an empty "line"); the top n-gram counts even when it
+occurs once; duplicated n-grams are compared as their tokens glued without spaces, and every
+fraction is over `len(text)`.
 """
 
 from __future__ import annotations
@@ -52,31 +56,27 @@ def duplicates(elements: list[str]) -> tuple[int, int]:
 
 
 def _fractions(elements: list[str], text_len: int) -> tuple[float | None, float | None]:
-    if not elements or not text_len:
+    if not text_len:
         return None, None
     count, chars = duplicates(elements)
     return count / len(elements), chars / text_len
 
 
 def paragraph_duplication(doc: DocView) -> tuple[float | None, float | None]:
-    paras = [p for p in _PARAGRAPHS.split(doc.text.strip()) if p.strip()]
-    return _fractions(paras, len(doc.text))
+    return _fractions(_PARAGRAPHS.split(doc.text.strip()), len(doc.text))
 
 
 def line_duplication(doc: DocView) -> tuple[float | None, float | None]:
-    lines = [line for line in _LINES.split(doc.text.strip()) if line.strip()]
-    return _fractions(lines, len(doc.text))
+    return _fractions(_LINES.split(doc.text), len(doc.text))
 
 
 def top_ngram_char_frac(doc: DocView, n: int) -> float | None:
-    """Characters covered by the most frequent n-gram (if it repeats) over the text length."""
-    ids, lengths = doc.word_ids, doc.word_lengths
+    """Characters of the most frequent n-gram (joined by spaces) times its count, over the text length."""
+    ids, lengths = doc.token_ids, doc.token_lengths
     if len(ids) < n or not doc.text:
         return None
     grams = Counter(zip(*(ids[k:] for k in range(n)), strict=False))  # shifted views: unequal on purpose
-    gram, count = grams.most_common(1)[0]
-    if count < 2:
-        return 0.0
+    gram, count = grams.most_common(1)[0]  # ties: the first seen, as in datatrove
     start = next(i for i in range(len(ids) - n + 1) if tuple(ids[i:i + n]) == gram)
     chars = sum(lengths[start:start + n]) + n - 1  # the n-gram joined by single spaces
     return chars * count / len(doc.text)
@@ -84,16 +84,16 @@ def top_ngram_char_frac(doc: DocView, n: int) -> float | None:
 
 def dup_ngram_char_frac(doc: DocView, n: int) -> float | None:
     """Characters of n-grams seen before (non-overlapping after a hit) over the text length."""
-    ids, lengths = doc.word_ids, doc.word_lengths
-    if len(ids) < n or not doc.text:
+    toks = doc.tokens
+    if not doc.text:
         return None
-    seen: set[tuple[int, ...]] = set()
+    seen: set[str] = set()
     repeated = 0
     i = 0
-    while i <= len(ids) - n:
-        gram = tuple(ids[i:i + n])
+    while i <= len(toks) - n:
+        gram = "".join(toks[i:i + n])  # glued: "ab"+"c" meets "a"+"bc", as in datatrove
         if gram in seen:
-            repeated += sum(lengths[i:i + n])
+            repeated += len(gram)
             i += n
         else:
             seen.add(gram)
