@@ -13,6 +13,10 @@ default (CJK per character: only texts containing CJK differ).
 
     python3 -m venv /tmp/dt && /tmp/dt/bin/pip install 'datatrove==0.10.*' spacy regex
     .venv/bin/python benchmarks/filters.py [--reference-python /tmp/dt/bin/python] [--debian 0]
+
+`--write-fixture OUT --documents DOCS.jsonl` instead stores datatrove's values for the documents
+of DOCS.jsonl ({"id", "text"} per line) in OUT: how tests/score/fixtures/datatrove_reference.json
+was made.
 """
 
 from __future__ import annotations
@@ -164,6 +168,21 @@ def ours(docs: list[dict], cjk_per_character: bool) -> list[dict]:
     return out
 
 
+def write_fixture(python: str, docs_path: Path, out: Path) -> None:
+    docs = [json.loads(line) for line in docs_path.open(encoding="utf-8")]
+    ref = reference(python, docs)
+    versions = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version(\"datatrove\"), m.version(\"spacy\"))"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    fixture = {
+        "note": (f"Statistics and filter() decisions computed once by datatrove {versions[0]} (spaCy {versions[1]}, "
+                 "blank English tokenizer) on these documents, with default parameters. Regenerate with: "
+                 ".venv/bin/python benchmarks/filters.py --write-fixture "
+                 "tests/score/fixtures/datatrove_reference.json --documents DOCS.jsonl"),
+        "documents": [{"id": d["id"], "text": d["text"], **r} for d, r in zip(docs, ref, strict=True)],
+    }
+    out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def _agree(a: float | None, b: float | None) -> bool:
     a = None if a is None or (isinstance(a, float) and math.isnan(a)) else a
     b = None if b is None or (isinstance(b, float) and math.isnan(b)) else b
@@ -186,13 +205,13 @@ def report(docs: list[dict], ref: list[dict], runs: dict[str, list[dict]]) -> No
                 continue
             cells = []
             for k in names:
-                stat = sum(_agree(o["stats"].get(t.column), r["stats"].get(t.column)) for o, r in zip(runs[k], ref))
+                stat = sum(_agree(o["stats"].get(t.column), r["stats"].get(t.column)) for o, r in zip(runs[k], ref, strict=True))
                 dec = sum(t.fails(o["stats"].get(t.column)) == t.fails(r["stats"].get(t.column))
-                          for o, r in zip(runs[k], ref))
+                          for o, r in zip(runs[k], ref, strict=True))
                 cells.append((stat, dec))
             extra = " | ".join(f"{d / n:.2%}" for _, d in cells[1:])
             print(f"| {t.rule} | {cells[0][0] / n:.2%} | {cells[0][1] / n:.2%} | {extra} |")
-        agree = [sum(o["decisions"][name] == r["decisions"][name] for o, r in zip(runs[k], ref)) for k in names]
+        agree = [sum(o["decisions"][name] == r["decisions"][name] for o, r in zip(runs[k], ref, strict=True)) for k in names]
         keeps = sum(r["decisions"][name] for r in ref)
         print(f"| **{name} filter()** (datatrove keeps {keeps}) | | {agree[0] / n:.2%} | "
               + " | ".join(f"{a / n:.2%}" for a in agree[1:]) + " |")
@@ -203,10 +222,18 @@ def main() -> int:
     ap.add_argument("--reference-python", default="/tmp/dt/bin/python", help="a venv with datatrove 0.10 + spacy")
     ap.add_argument("--debian", type=int, default=0, help="at most this many copyright files (0 = all)")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "filters_corpus.jsonl"))
+    ap.add_argument("--write-fixture", help="write datatrove's values for --documents to this JSON file")
+    ap.add_argument("--documents", help="JSONL of {id, text} for --write-fixture")
     args = ap.parse_args()
     if not Path(args.reference_python).exists():
         print(f"no reference interpreter at {args.reference_python}: see this script's docstring", file=sys.stderr)
         return 2
+    if args.write_fixture:
+        if not args.documents:
+            print("--write-fixture needs --documents", file=sys.stderr)
+            return 2
+        write_fixture(args.reference_python, Path(args.documents), Path(args.write_fixture))
+        return 0
     docs = build_corpus(Path(args.cache), args.debian)
     ref = reference(args.reference_python, docs)
     runs = {"reference": ours(docs, False), "default": ours(docs, True)}
