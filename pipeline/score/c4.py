@@ -59,8 +59,10 @@ class C4Result:
 
 
 def _line_words(line: str, cjk_per_character: bool) -> list[str]:
-    """C4's words: whitespace-separated parts (CJK characters one each when switched on)."""
-    return W.tokens(line) if cjk_per_character else line.split()
+    """C4's words: whitespace-separated parts (CJK characters one each, CJK punctuation none, when on)."""
+    if not cjk_per_character:
+        return line.split()
+    return [t for t in W.tokens(line) if not (W.is_cjk(t[0]) and W.is_punctuation_token(t))]
 
 
 def keep_line(line: str, words: list[str], s: C4LineSettings, ends: tuple[str, ...]) -> bool:
@@ -97,7 +99,7 @@ def c4_lines(text: str, s: C4LineSettings, cjk_per_character: bool = True) -> C4
         if any(p in lower for p in POLICY_SUBSTRINGS):
             removed += 1
             continue
-        sentences += sentence_count(line)
+        sentences += sentence_count(line, split_cjk=cjk_per_character)
         kept.append(line)
     new_text = "\n".join(kept).strip() if s.remove_lines else text
     return C4Result(new_text, removed, sentences, lorem, curly)

@@ -137,11 +137,20 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(c).startswith("P") for c in token)
 
 
-def sentence_count(text: str) -> int:
-    """spaCy's sentencizer: a sentence starts at a non-punctuation token after a terminal mark."""
+def sentence_count(text: str, split_cjk: bool = False) -> int:
+    """spaCy's sentencizer: a sentence starts at a non-punctuation token after a terminal mark.
+
+    `split_cjk` first cuts CJK runs into characters, so "句子。下一句" ends a sentence at "。"
+    (spaCy's English tokenizer keeps such a run whole and sees one sentence).
+    """
     count = 1
     seen_terminal = False
-    for tok in spacy_tokens(text):
+    tokens = spacy_tokens(text)
+    if split_cjk:
+        from pipeline.score.words import tokens as cjk_tokens
+
+        tokens = [p for t in tokens for p in (cjk_tokens(t) if not t.isspace() else [t])]
+    for tok in tokens:
         terminal = tok in SENTENCE_TERMINALS
         if seen_terminal and not terminal and not _is_punct(tok):
             count += 1

@@ -2,7 +2,8 @@
 
 import pytest
 
-from pipeline.score.c4 import C4LineSettings, C4Thresholds, c4_lines, c4_metrics, count_sentences, thresholds
+from pipeline.score.c4 import C4LineSettings, C4Thresholds, c4_lines, c4_metrics, thresholds
+from pipeline.score.english_tokens import sentence_count
 from pipeline.score.thresholds import failed
 
 S = C4LineSettings()
@@ -77,11 +78,20 @@ def test_min_sentences_english_and_chinese(n, fail):
     chinese = "这是一个句子。" * n
     assert ("c4_min_sentences" in fails(english)) is fail
     assert ("c4_min_sentences" in fails(chinese)) is fail
+    # the reference drops the line (no C4 end mark, one whitespace word); its sentencizer would
+    # have seen one sentence, spaCy-English keeping the Chinese run whole
+    assert c4_lines(chinese, S, cjk_per_character=False).text == ""
+    assert sentence_count(chinese) == 1
 
 
-def test_count_sentences_mixed():
-    assert count_sentences("第一句。Second one! 第三句？And a tail") == 4
-    assert count_sentences("Version 3.5 is out.") == 1
+def test_sentence_count_is_spacys_sentencizer():
+    # spaCy keeps "第一句。Second" as one token, so the reference sees 2 sentences (checked with
+    # spacy 3.8 blank "en" + sentencizer); CJK per character finds all 4.
+    assert sentence_count("第一句。Second one! 第三句？And a tail") == 2
+    assert sentence_count("第一句。Second one! 第三句？And a tail", split_cjk=True) == 4
+    assert sentence_count("Version 3.5 is out.") == 1
+    # "Dr." is one token and "..." is not a sentence terminal (not a single character): 3
+    assert sentence_count("Dr. Smith arrived. He sat down... Then?! Nothing.") == 3
 
 
 def test_line_removal_can_be_switched_off_but_still_counts():

@@ -24,7 +24,8 @@ def fails(text: str, lang: str | None = "en") -> list[str]:
 def test_defaults_are_gophers():
     t = GopherQualityThresholds()
     assert (t.min_words, t.max_words, t.min_mean_word_length, t.max_mean_word_length) == (50, 100_000, 3, 10)
-    assert (t.max_symbol_word_ratio, t.max_bullet_lines_ratio, t.max_ellipsis_lines_ratio) == (0.1, 0.9, 0.3)
+    assert (t.max_hash_word_ratio, t.max_ellipsis_word_ratio) == (0.1, 0.1)
+    assert (t.max_bullet_lines_ratio, t.max_ellipsis_lines_ratio) == (0.9, 0.3)
     assert (t.min_alpha_words_ratio, t.min_stop_words) == (0.8, 2)
 
 
@@ -60,15 +61,18 @@ def test_mean_word_length_ignores_chinese_characters():
     assert "gopher_max_mean_word_length" in fails(mixed)
 
 
-@pytest.mark.parametrize(("hashes", "fail"), [(10, False), (11, True)])
-def test_symbol_word_ratio(hashes, fail):
+# The ratio is over every token, the '#' tokens included (datatrove): 11/111 passes, 12/112 fails.
+@pytest.mark.parametrize(("hashes", "fail"), [(11, False), (12, True)])
+def test_hash_word_ratio(hashes, fail):
     text = " ".join(unique_words(100)) + " #" * hashes
-    assert ("gopher_symbol_word_ratio" in fails(text)) is fail
+    assert ("gopher_hash_word_ratio" in fails(text)) is fail
 
 
-def test_symbol_word_ratio_counts_ellipses():
-    text = " ".join(unique_words(100)) + " …" * 5 + " ..." * 6
-    assert "gopher_symbol_word_ratio" in fails(text)
+def test_ellipsis_word_ratio_counts_both_spellings_apart_from_hashes():
+    text = " ".join(unique_words(100)) + " …" * 6 + " ..." * 6  # 12 of 112 tokens
+    assert "gopher_ellipsis_word_ratio" in fails(text)
+    mixed = " ".join(unique_words(100)) + " #" * 6 + " ..." * 6  # 6 of 112 each: the two are not summed
+    assert not {"gopher_hash_word_ratio", "gopher_ellipsis_word_ratio"} & set(fails(mixed))
 
 
 @pytest.mark.parametrize(("bullets", "fail"), [(9, False), (10, True)])

@@ -65,8 +65,17 @@ def test_chinese_repetition_is_seen_per_character():
     sentence = "我们的研究是关于大型语言模型的数据处理方法。"
     assert metrics(sentence * 4)["rule_rep_dup_10gram_char_frac"] > 0.5
     assert "gopher_rep_dup_10gram" in fails(sentence * 4)
-    varied = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜"
+    varied = ("天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜"
+              "金生丽水玉出昆冈剑号巨阙珠称夜光果珍李柰菜重芥姜海咸河淡鳞潜羽翔")
     assert fails(varied) == []
+
+
+def test_top_ngram_counts_even_a_single_occurrence():
+    # datatrove takes the most frequent n-gram whatever its count: in a short text one 4-gram
+    # (7 characters joined by spaces) is already over 16% of 43 characters.
+    short = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜"
+    assert metrics(short)["rule_rep_top_4gram_char_frac"] == pytest.approx(7 / len(short))
+    assert fails(short) == ["gopher_rep_top_4gram"]
 
 
 def test_empty_text_has_no_metric_and_fails_nothing():
