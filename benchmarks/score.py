@@ -60,7 +60,8 @@ def plain_loop(texts: list[str]) -> list[dict]:
     for text in texts:
         m = {
             "w": gopher.word_count(DocView(text)), "mwl": gopher.mean_word_length(DocView(text)),
-            "sym": gopher.symbol_word_ratio(DocView(text)), "bul": gopher.bullet_lines_ratio(DocView(text)),
+            "hash": gopher.hash_word_ratio(DocView(text)),
+            "ell_w": gopher.ellipsis_word_ratio(DocView(text)), "bul": gopher.bullet_lines_ratio(DocView(text)),
             "ell": gopher.ellipsis_lines_ratio(DocView(text)), "alpha": gopher.alpha_words_ratio(DocView(text)),
             "stop": gopher.stop_word_count(DocView(text), s.stop_words),
             "para": gopher_repetition.paragraph_duplication(DocView(text)),
