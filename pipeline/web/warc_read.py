@@ -24,6 +24,9 @@ CHUNK = 1 << 20
 FEED = 64 << 10  # compressed bytes per decompress call: keeps `unconsumed_tail` copies small
 # A single record larger than this is counted and skipped (Common Crawl caps payloads at 1 MiB).
 MAX_RECORD_BYTES = 64 << 20
+# A corrupt member is rescanned for the next gzip header from its start when it is at most this
+# long (zlib notices a cut within a few KiB); a longer one is rescanned from where it failed.
+RESYNC_KEEP = 1 << 20
 # WARC headers are a few hundred bytes (long URLs: a few KiB); 1 MiB is generous and bounded.
 MAX_HEADER_BYTES = 1 << 20
 
@@ -155,7 +158,7 @@ class _Member:
         self.w, self.max_bytes, self.start = w, max_bytes, w.offset
         self.out: list[bytes] = []
         self.size = 0
-        # The member's compressed bytes, kept (up to max_bytes) only to resync after corruption.
+        # The member's first compressed bytes, kept only to resync after corruption from its start.
         self.kept: bytearray | None = bytearray()
 
     def pieces(self) -> Iterator[bytes]:
@@ -169,7 +172,7 @@ class _Member:
             consumed = len(feed) - len(d.unused_data if d.eof else d.unconsumed_tail)
             if self.kept is not None:
                 self.kept += feed[:consumed]
-                if len(self.kept) > self.max_bytes:
+                if len(self.kept) > RESYNC_KEEP:
                     self.kept = None
             w.consume(consumed)
             if piece:
