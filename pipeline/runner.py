@@ -12,6 +12,7 @@ from pipeline.commit import is_locked, output_lock
 from pipeline.config import PipelineConfig, to_dict
 from pipeline.dataset import atomic_directory, require_dataset, write_dataset, write_stats
 from pipeline.errors import UsageError
+from pipeline.parquet_input import parquet_parts_problem
 from pipeline.schema import validate_columns
 from pipeline.spark import job_step
 from pipeline.stage import StageContext, StageResult
@@ -50,6 +51,8 @@ def check_inputs(stage, inputs: list[str]) -> None:
     for path in inputs:
         if stage.input_kind == "documents" and is_local(path):
             require_dataset(path)
+            if problem := parquet_parts_problem(path):  # said before Spark starts: one line, exit 2
+                raise UsageError(f"input is not a Parquet dataset: {problem}")
         elif stage.input_kind == "files" and is_local(path) and not filesystem(path).exists(path):
             raise UsageError(f"input not found: {path}")
 

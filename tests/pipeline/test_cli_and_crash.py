@@ -76,3 +76,31 @@ def test_killed_stage_leaves_nothing_and_rerun_matches(tmp_path, data_root, run_
     assert not list(out.parent.glob("_tmp-*")), "stale temporaries are cleaned on rerun"
     rows = lambda p: {tuple(r) for r in spark.read.parquet(str(p)).drop("fetched_at").collect()}  # noqa: E731
     assert rows(out) == rows(reference)
+
+
+@pytest.mark.slow
+def test_hostile_inputs_through_the_real_cli(tmp_path, data_root):
+    """One process each, as a user runs them: set aside and exit 0, or one line and exit 2; never a traceback."""
+    from tests.hostile import corpus
+
+    hostile = corpus.jsonl_file(tmp_path / "in")
+    out = _cli("ingest-jsonl", "--input", str(hostile), "--output", str(data_root / "r" / "ingest-jsonl"),
+               "--set", "ingest-jsonl.max_line_bytes=250000", env=_env(data_root))
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-3000:]
+    stats = json.loads((data_root / "r" / "ingest-jsonl" / "_stats.json").read_text())
+    assert stats["rejected"] == {r: 1 for r in corpus.hostile_lines()}
+
+    broken = corpus.success_only(tmp_path / "only-success")
+    out = _cli("normalize", "--input", str(broken), "--output", str(data_root / "r" / "normalize"),
+               env=_env(data_root))
+    assert out.returncode == 2  # checked before Spark starts: nothing else on stderr
+    assert out.stderr.strip().splitlines() == [
+        f"error: input is not a Parquet dataset: {broken} holds no Parquet part files (only _SUCCESS)"]
+
+    empty = corpus.empty_inputs(tmp_path / "empty")["empty_dir"]
+    out = _cli("ingest-jsonl", "--input", str(empty), "--output", str(data_root / "r" / "empty"), env=_env(data_root))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-3000:]
+    # Known only once Spark has listed the input, so Spark's start-up notices may precede it.
+    assert [line for line in out.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: ingest-jsonl: no records in {empty} (empty files or blank lines); "
+        "set ingest-jsonl.allow_empty=true for an empty run"]
