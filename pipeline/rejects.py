@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pipeline.schema import CORE_COLUMNS
+
 # Characters kept of a rejected record: enough to see what was wrong with it, bounded so one
 # hostile 1 GiB line cannot make the side output as large as the input.
 RAW_LIMIT = 4096
@@ -20,8 +22,8 @@ RAW = "raw"
 
 GUARD_REASON, GUARD_RAW = "_guard_reason", "_guard_raw"  # internal: renamed by split_guarded
 
-# Core columns a document cannot lack (pipeline/schema.py marks them non-nullable).
-REQUIRED = ("id", "text", "source")
+# Core columns a document cannot lack: the ones pipeline/schema.py marks non-nullable (id, text, source).
+REQUIRED = tuple(name for name, (_, nullable) in CORE_COLUMNS.items() if not nullable)
 
 
 def raw_excerpt(value: Any) -> str | None:
