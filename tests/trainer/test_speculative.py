@@ -53,3 +53,24 @@ def test_rejection_rule_reproduces_the_target_distribution():
     freq = counts / n
     assert (freq - p[0]).abs().max() < 0.025, freq  # 3 sigma at n=4000 is ~0.024 for p=0.5
     assert counts[4] == 0  # a token the target never emits is never emitted
+
+
+def test_a_draft_with_another_vocabulary_size_is_refused(token_dir):
+    from trainer.infer.speculative import VocabularyMismatch
+    from trainer.model.transformer import ModelConfig, Transformer
+
+    target = trained_model(token_dir)
+    other = Transformer(ModelConfig(vocab_size=target.cfg.vocab_size + 7, dim=32, n_layers=1, n_heads=4))
+    with pytest.raises(VocabularyMismatch, match="draft vocabulary size .* != target's .*one tokenizer"):
+        speculative_generate(target, other, PROMPTS[:1], 4)
+
+
+def test_a_draft_tokenizer_with_other_ids_is_refused():
+    from trainer.infer.speculative import VocabularyMismatch, require_shared_vocabulary
+
+    target = {"a": 0, "b": 1, "c": 2}
+    require_shared_vocabulary(target, dict(target))  # the same vocabulary passes
+    with pytest.raises(VocabularyMismatch, match="id 1 is 'b' for the target, 'c' for the draft"):
+        require_shared_vocabulary(target, {"a": 0, "c": 1, "b": 2})  # same size, other ids
+    with pytest.raises(VocabularyMismatch, match="extra tokens"):
+        require_shared_vocabulary(target, {**target, "d": 3})

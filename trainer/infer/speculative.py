@@ -52,6 +52,23 @@ def accept_drafts(p: torch.Tensor, q: torch.Tensor, drafts: list[int],
     return len(drafts), int(sample(p[len(drafts)][None], generator)[0])
 
 
+class VocabularyMismatch(ValueError):
+    """The draft's token ids do not mean the target's tokens: its proposals would be other text."""
+
+
+def require_shared_vocabulary(target_vocab: dict[str, int], draft_vocab: dict[str, int]) -> None:
+    """Refuse a draft whose tokenizer differs from the target's (token -> id maps, e.g.
+    `tokenizers.Tokenizer.get_vocab()`): the same id must be the same token on both sides."""
+    if target_vocab == draft_vocab:
+        return
+    by_id = {i: t for t, i in draft_vocab.items()}
+    diff = next(((i, t) for t, i in sorted(target_vocab.items(), key=lambda x: x[1]) if by_id.get(i) != t), None)
+    where = (f"id {diff[0]} is {diff[1]!r} for the target, {by_id.get(diff[0])!r} for the draft" if diff
+             else f"the draft has {len(draft_vocab) - len(target_vocab)} extra tokens")
+    raise VocabularyMismatch(f"draft tokenizer differs from the target's ({len(draft_vocab):,} vs "
+                             f"{len(target_vocab):,} tokens; {where}): speculative decoding needs one vocabulary")
+
+
 @torch.no_grad()
 def speculative_generate(target: torch.nn.Module, draft: torch.nn.Module, prompt_ids: list[list[int]],
                          max_new_tokens: int, k: int = 4, temperature: float = 0.0, top_k: int = 0,
@@ -59,7 +76,8 @@ def speculative_generate(target: torch.nn.Module, draft: torch.nn.Module, prompt
                          generator: torch.Generator | None = None) -> SpeculativeOutput:
     """Continue each prompt by up to `max_new_tokens` tokens, `k` draft tokens per target pass."""
     if target.cfg.vocab_size != draft.cfg.vocab_size:
-        raise ValueError(f"target vocab {target.cfg.vocab_size} != draft vocab {draft.cfg.vocab_size}")
+        raise VocabularyMismatch(f"draft vocabulary size {draft.cfg.vocab_size:,} != target's "
+                                 f"{target.cfg.vocab_size:,}: speculative decoding needs one tokenizer")
     states = (target.training, draft.training)
     target.eval()
     draft.eval()

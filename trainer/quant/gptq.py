@@ -16,6 +16,8 @@ calibration activations that have passed through the already-quantized blocks be
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -116,14 +118,25 @@ def gptq_quantize_weight(weight: torch.Tensor, h: torch.Tensor, group_size: int,
     return pack_int4(codes.to(torch.uint8)), scales.to(dtype), zeros.to(torch.uint8)
 
 
+class _BlockDone(Exception):
+    """Raised after the block being calibrated: its later blocks need not run (a 30-layer model:
+    465 block forwards per calibration batch instead of 900)."""
+
+
+def _stop_forward(_module, _inp, _out):
+    raise _BlockDone
+
+
 def _block_hessians(model, block: nn.Module, calibration: torch.Tensor, batch: int) -> dict[str, HessianAccumulator]:
     linears = {name: m for name, m in block.named_modules() if isinstance(m, nn.Linear)}
     accs = {name: HessianAccumulator(m.in_features, m.weight.device) for name, m in linears.items()}
     hooks = [m.register_forward_hook(lambda _m, inp, _out, a=accs[name]: a.add(inp[0]))
              for name, m in linears.items()]
+    hooks.append(block.register_forward_hook(_stop_forward))  # later blocks would be wasted work
     try:
         for s in range(0, calibration.shape[0], batch):
-            model(calibration[s:s + batch])  # later blocks run too: simple, and cheap beside the solve
+            with contextlib.suppress(_BlockDone):
+                model(calibration[s:s + batch])
     finally:
         for hook in hooks:
             hook.remove()
