@@ -4,9 +4,9 @@ datatrove's Gopher and FineWeb filters count `spacy.blank("en")` tokens (punctua
 token: "end." is two tokens), and C4's sentence count is spaCy's sentencizer over those tokens.
 This module runs the same algorithm (whitespace chunks; per chunk, peel prefixes and suffixes
 until a special case or nothing is left, then split infixes) over the patterns of
-`english_affixes` and the table of `english_specials`. spaCy is ~40 MB of compiled code and a
-model-loading API; this is ~100 lines, and `benchmarks/filters.py` reports how often its tokens
-give the same statistics as the real one.
+`english_affixes` and the table of `english_specials`. spaCy 3.8 installs 126 MB (plus thinc) and a
+model-loading API; this is one short module, and `benchmarks/filters.py` reports how often its
+tokens give the same statistics as the real one (on 885 real documents: every token identical).
 """
 
 from __future__ import annotations
