@@ -16,7 +16,8 @@ from pipeline.filter.decontaminate import DEFAULT_N
 from pipeline.stage import Stage, StageContext, StageResult
 
 BUNDLED_EVAL = Path(__file__).resolve().parent.parent / "resources" / "eval"
-BUNDLED_SETS = {"gsm8k_test": "gsm8k_test.jsonl.gz"}  # pipeline/resources/eval/README.md: source, licence
+BUNDLED_SETS = {"gsm8k_test": "gsm8k_test.jsonl.gz",  # pipeline/resources/eval/README.md: source, licence
+                "heldout_text": "heldout_text.jsonl.gz"}
 
 
 @dataclass
