@@ -1,13 +1,18 @@
 """Evaluate a trained model and its quantized variants side by side.
 
     python -m trainer evaluate --model <run dir | hf dir | quantized dir> --tokens <tokens dir> --out <eval dir>
-        [--variants fp32,int8,int4-rtn,int4-gptq] [--max-windows 64] [--draft <model dir>] [--save-quantized]
+        [--variants fp32,int8,int4-rtn,int4-gptq] [--max-windows 64] [--draft <model dir> | layers:<k>]
+        [--heldout-text <jsonl(.gz)>] [--gsm8k <jsonl(.gz)> --gsm8k-items 50] [--save-quantized]
 
 Per variant: token_perplexity on the val shards (trainer/eval/metrics.py; tokenizer-level, not word
 perplexity), exact match on held-out synthetic SFT/RL items, greedy decode tokens/s at batch 1,
 peak memory (CUDA only: the variant's weights plus the most that decoding allocated on top; null on
 CPU, where torch keeps no allocator statistics) and model bytes.
-With `--draft`, speculative decoding of the fp32 target is timed against plain decoding.
+With `--heldout-text` (real documents never trained on, e.g. pipeline/resources/eval/heldout_text.jsonl.gz)
+and `--gsm8k` (GSM8K test, strict final-number checker), each variant also gets those columns
+(trainer/eval/real_eval.py). With `--draft`, speculative decoding of the fp32 target is timed against
+plain decoding; `layers:<k>` is the target's own first k layers (trainer/infer/layer_skip.py), and a
+draft whose tokenizer differs from the target's is refused.
 
 Writes `<out>/report.json` (the contract other tools read), `report.md` and `tradeoff.png`.
 """
@@ -46,7 +51,12 @@ class EvalConfig:
     decode_tokens: int = 64  # timed greedy decode length
     group_size: int = 128
     calib_samples: int = 32
-    draft: str | None = None
+    draft: str | None = None  # a model dir, or "layers:<k>" (a layer-skipping self-draft)
+    heldout_text: str = ""  # JSONL(.gz) of real held-out documents ("text")
+    heldout_max_tokens: int = 4096
+    gsm8k: str = ""  # GSM8K test JSONL(.gz)
+    gsm8k_items: int = 50
+    gsm8k_max_new_tokens: int = 128
     speculative_k: int = 4
     save_quantized: bool = False
     device: str = ""  # "": cuda when available, else cpu
@@ -100,6 +110,7 @@ def evaluate(cfg: EvalConfig) -> dict:
                "peak_memory_bytes": None if working is None else weights + working,
                "model_bytes": weights,
                "quantize_seconds": round(quantize_s, 3)}
+        row |= real_columns(model, tokenizer, cfg, seq_len)
         rows.append(row)
         print(f"{variant:>9}: {METRIC} {row[METRIC]:.4f} | exact_match {row['exact_match']} "
               f"({len(items)} items) | {tps:.1f} tok/s | {row['model_bytes']:,} bytes", flush=True)
@@ -110,9 +121,41 @@ def evaluate(cfg: EvalConfig) -> dict:
               "settings": {k: v for k, v in asdict(cfg).items() if k not in ("model", "tokens", "out")} | {
                   "seq_len": seq_len, "device": device}}
     if cfg.draft:
-        report["speculative"] = speculative_report(loaded.model, load_model(cfg.draft, device).model, shards, cfg)
+        report["speculative"] = speculative_report(loaded.model, draft_model(cfg.draft, loaded, tokenizer, device),
+                                                   shards, cfg)
     write_report(report, out)
     return report
+
+
+def real_columns(model, tokenizer, cfg: EvalConfig, seq_len: int) -> dict:
+    """Perplexity on real held-out text and GSM8K exact match, when their files are given."""
+    from trainer.eval.real_eval import gsm8k_exact_match, gsm8k_items, read_jsonl, text_perplexity
+
+    cols: dict = {}
+    if cfg.heldout_text:
+        texts = [r["text"] for r in read_jsonl(cfg.heldout_text)]
+        cols["heldout_text_perplexity"], cols["heldout_text_tokens"] = text_perplexity(
+            model, tokenizer, texts, seq_len, cfg.heldout_max_tokens)
+    if cfg.gsm8k:
+        items = gsm8k_items(cfg.gsm8k, cfg.gsm8k_items)
+        cols["gsm8k_exact_match"] = gsm8k_exact_match(model, tokenizer, items, cfg.gsm8k_max_new_tokens)[0]
+        cols["gsm8k_items"] = len(items)
+    return cols
+
+
+def draft_model(spec: str, target, tokenizer, device: str):
+    """The draft for speculative decoding: "layers:<k>" or a model dir sharing the target's tokenizer."""
+    from tokenizers import Tokenizer
+
+    from trainer.infer.layer_skip import layer_skip_draft
+    from trainer.infer.speculative import require_shared_vocabulary
+
+    if spec.startswith("layers:"):
+        return layer_skip_draft(target.model, int(spec.removeprefix("layers:")))
+    draft = load_model(spec, device)
+    if draft.tokenizer is not None:
+        require_shared_vocabulary(tokenizer.get_vocab(), Tokenizer.from_file(str(draft.tokenizer)).get_vocab())
+    return draft.model
 
 
 def speculative_report(target, draft, shards: TokenShards, cfg: EvalConfig) -> dict:
@@ -153,8 +196,8 @@ def markdown(report: dict) -> str:
              f"non-overlapping windows of the val shards of `{report['tokens_dir']}`; not word perplexity). "
              f"Exact match: greedy answers to held-out SFT/RL items, made only from val documents, checked "
              f"strictly (one final answer).", "",
-             f"| variant | {METRIC} | vs fp32 | exact match (items) | decode tok/s | peak memory | model bytes |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             f"| variant | {METRIC} | vs fp32 | exact match (items) | decode tok/s | peak memory | model bytes |"
+             + real_header(report), "| --- " * (7 + 2 * len(real_keys(report))) + "|"]
     for r in report["variants"]:
         rel = f"{100 * (r[METRIC] / fp32[METRIC] - 1):+.2f}%" if fp32 else "-"
         em = "-" if r["exact_match"] is None else f"{r['exact_match']:.3f}"
@@ -163,7 +206,7 @@ def markdown(report: dict) -> str:
             em += f" ⚠ too few items (< {MIN_EXACT_MATCH_ITEMS}) to compare"
         peak = "-" if r["peak_memory_bytes"] is None else f"{r['peak_memory_bytes']:,}"
         lines.append(f"| {r['variant']} | {r[METRIC]:.4f} | {rel} | {em} | "
-                     f"{r['decode_tokens_per_s']:.1f} | {peak} | {r['model_bytes']:,} |")
+                     f"{r['decode_tokens_per_s']:.1f} | {peak} | {r['model_bytes']:,} |" + real_cells(r, fp32))
     if spec := report.get("speculative"):
         lines += ["", f"Speculative decoding (draft `{spec['draft']}`, k={spec['k']}): acceptance rate "
                   f"{spec['acceptance_rate']:.3f}, {spec['speculative_tokens_per_s']:.1f} vs "
@@ -171,6 +214,28 @@ def markdown(report: dict) -> str:
     lines += ["", "Peak memory: the variant's weights plus CUDA's allocator peak on top of them while decoding "
               "(KV cache, activations); '-' on CPU.", ""]
     return "\n".join(lines)
+
+
+def real_keys(report: dict) -> list[str]:
+    first = report["variants"][0] if report["variants"] else {}
+    return [k for k in ("heldout_text_perplexity", "gsm8k_exact_match") if k in first]
+
+
+def real_header(report: dict) -> str:
+    names = {"heldout_text_perplexity": " held-out text perplexity | vs fp32 |",
+             "gsm8k_exact_match": " GSM8K exact match (items) | - |"}
+    return "".join(names[k] for k in real_keys(report))
+
+
+def real_cells(r: dict, fp32: dict | None) -> str:
+    cells = ""
+    if "heldout_text_perplexity" in r:
+        ppl = r["heldout_text_perplexity"]
+        rel = f"{100 * (ppl / fp32['heldout_text_perplexity'] - 1):+.2f}%" if fp32 else "-"
+        cells += f" {ppl:.4f} | {rel} |"
+    if "gsm8k_exact_match" in r:
+        cells += f" {r['gsm8k_exact_match']:.3f} ({r['gsm8k_items']}) | - |"
+    return cells
 
 
 def plot_tradeoff(report: dict, path: Path) -> None:
@@ -211,6 +276,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-size", type=int, default=d.group_size)
     p.add_argument("--calib-samples", type=int, default=d.calib_samples)
     p.add_argument("--draft", help="a smaller model with the same vocabulary, for speculative decoding")
+    p.add_argument("--heldout-text", default="", help="JSONL(.gz) of real held-out documents for perplexity")
+    p.add_argument("--heldout-max-tokens", type=int, default=d.heldout_max_tokens)
+    p.add_argument("--gsm8k", default="", help="GSM8K test JSONL(.gz): strict exact match per variant")
+    p.add_argument("--gsm8k-items", type=int, default=d.gsm8k_items)
+    p.add_argument("--gsm8k-max-new-tokens", type=int, default=d.gsm8k_max_new_tokens)
     p.add_argument("--save-quantized", action="store_true", help="also write <out>/quantized/<variant>/")
     p.add_argument("--device", default="")
 
@@ -219,7 +289,9 @@ def run_cli(a: argparse.Namespace) -> int:
     cfg = EvalConfig(model=a.model, tokens=a.tokens, out=a.out, variants=[v for v in a.variants.split(",") if v],
                      max_windows=a.max_windows, max_items=a.max_items, max_new_tokens=a.max_new_tokens,
                      decode_tokens=a.decode_tokens, group_size=a.group_size, calib_samples=a.calib_samples,
-                     draft=a.draft, save_quantized=a.save_quantized, device=a.device)
+                     draft=a.draft, save_quantized=a.save_quantized, device=a.device,
+                     heldout_text=a.heldout_text, heldout_max_tokens=a.heldout_max_tokens, gsm8k=a.gsm8k,
+                     gsm8k_items=a.gsm8k_items, gsm8k_max_new_tokens=a.gsm8k_max_new_tokens)
     evaluate(cfg)
     print(f"wrote {Path(cfg.out) / 'report.json'}, report.md, tradeoff.png")
     return 0
