@@ -3,7 +3,8 @@
     sft/index.json, sft/{train,val}-NNNNN.bin (+ .mask.bin uint8 loss mask, .docs.bin ends):
         chat-templated conversations packed like pretrain shards, one EOS after each (mask 0)
     sft.jsonl: {"id", "messages", "prompt", "completion", "text", "split", "source_ids", "generator"}
-        with text = prompt + completion rendered by the ChatML template (`pipeline.tokenize.chat`)
+        with text = prompt + completion rendered by the chat template (`pipeline.tokenize.chat`: ChatML, or
+        the base model's own template when the stage tokenizes with a base's tokenizer)
     rl.jsonl:  the synth RL record (messages, answer, checker, tolerance, task, source_ids, ...) plus
         "prompt_text" (rendered with the generation prompt), "prompt_tokens" and "split"
 
@@ -21,7 +22,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from pipeline.splits import MIXED, sources_split
-from pipeline.tokenize.chat import encode_with_mask, render
+from pipeline.tokenize.chat import ChatTemplate, encode_with_mask, render
 from pipeline.tokenize.shards import FORMAT, ShardWriter
 
 
@@ -31,7 +32,7 @@ def assign_splits(records: list[dict], seed: int, val_fraction: float) -> dict[s
 
 
 def write_sft(records: list[dict], tok: Tokenizer, out: Path, dtype: str, eos_id: int, seed: int,
-              val_fraction: float, shard_tokens: int) -> dict:
+              val_fraction: float, shard_tokens: int, template: ChatTemplate | None = None) -> dict:
     sft_dir = out / "sft"
     sft_dir.mkdir(parents=True, exist_ok=True)
     writers = {s: ShardWriter(sft_dir, s, dtype, eos_id, shard_tokens, mask=True) for s in ("train", "val")}
@@ -42,13 +43,14 @@ def write_sft(records: list[dict], tok: Tokenizer, out: Path, dtype: str, eos_id
         split = splits[rec["id"]]
         if split == MIXED:
             continue
-        ids, mask = encode_with_mask(tok, msgs)
+        ids, mask = encode_with_mask(tok, msgs, template)
         writers[split].add(np.asarray(ids), np.asarray(mask))
         tokens, learned = tokens + len(ids) + 1, learned + sum(mask)
-        prompt = render(msgs[:-1], add_generation_prompt=True)  # everything before the answer
-        completion = f"{msgs[-1]['content']}<|im_end|>\n"
+        prompt = render(msgs[:-1], add_generation_prompt=True, template=template)  # everything before the answer
+        text = render(msgs, template=template)
+        completion = text[len(prompt):] if text.startswith(prompt) else f"{msgs[-1]['content']}<|im_end|>\n"
         lines.append(json.dumps({"id": rec["id"], "messages": msgs, "prompt": prompt, "completion": completion,
-                                 "text": render(msgs), "split": split, "source_ids": rec["source_ids"],
+                                 "text": text, "split": split, "source_ids": rec["source_ids"],
                                  "generator": rec["generator"]}, ensure_ascii=False))
     shards = writers["train"].finish() + writers["val"].finish()
     index = {"format": FORMAT, "dtype": dtype, "vocab_size": tok.get_vocab_size(), "eos_id": eos_id,
@@ -60,13 +62,14 @@ def write_sft(records: list[dict], tok: Tokenizer, out: Path, dtype: str, eos_id
             "sft_dropped_mixed_split": sum(v == MIXED for v in splits.values())}
 
 
-def write_rl(records: list[dict], tok: Tokenizer, out: Path, seed: int = 0, val_fraction: float = 0.0) -> dict:
+def write_rl(records: list[dict], tok: Tokenizer, out: Path, seed: int = 0, val_fraction: float = 0.0,
+             template: ChatTemplate | None = None) -> dict:
     lines = []
     splits = assign_splits(records, seed, val_fraction)
     for rec in sorted(records, key=lambda r: r["id"]):
         if splits[rec["id"]] == MIXED:
             continue
-        prompt = render(rec["messages"], add_generation_prompt=True)
+        prompt = render(rec["messages"], add_generation_prompt=True, template=template)
         n = len(tok.encode(prompt, add_special_tokens=False).ids)
         lines.append(json.dumps({**rec, "prompt_text": prompt, "prompt_tokens": n, "split": splits[rec["id"]]},
                                 ensure_ascii=False))

@@ -20,7 +20,10 @@ ENCODED = "id string, copy int, split string, domain string, order long, ntok lo
 @dataclass
 class TokenizeConfig:
     vocab_size: int = 8192  # demo-sized; GPT-2 uses 50257, Llama 3 128256 (uint32 above 65535)
-    tokenizer_path: str = ""  # an existing tokenizer.json to use instead of training one
+    # an existing tokenizer.json to use instead of training one: a base model's (trainer import-model writes
+    # <model>/tokenizer.json), whose chat template beside it (chat_template.jinja / tokenizer_config.json)
+    # then renders the SFT and RL records
+    tokenizer_path: str = ""
     train_sample_bytes: int = 50_000_000  # docs/facts.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
     min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
     shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
@@ -79,11 +82,11 @@ class Tokenize(Stage):
         t0 = time.time()
         tok, tok_stats = self._tokenizer(ctx, cfg, docs)
         tok.save(str(out / "tokenizer.json"))
-        self._tokenizer_config(out)
+        template = self._tokenizer_config(out, cfg)
         t1 = time.time()
         stats = {**tok_stats, **self._shards(ctx, cfg, docs, tok, out, has_copies)}
         t2 = time.time()
-        stats.update(self._chat(ctx, cfg, synth_dirs, tok, out, stats))
+        stats.update(self._chat(ctx, cfg, synth_dirs, tok, out, stats, template))
         stats["phase_seconds"] = {"read": round(t0 - started, 3), "tokenizer": round(t1 - t0, 3),
                                   "encode_and_write_shards": round(t2 - t1, 3),
                                   "sft_rl": round(time.time() - t2, 3)}
@@ -109,13 +112,17 @@ class Tokenize(Stage):
         return tok, {"tokenizer": "trained", "tokenizer_sample_docs": len(sample), "tokenizer_sample_bytes": size}
 
     @staticmethod
-    def _tokenizer_config(out: Path) -> None:
+    def _tokenizer_config(out: Path, cfg: TokenizeConfig):
         from pipeline.tokenize.bpe import EOS
-        from pipeline.tokenize.chat import JINJA_TEMPLATE
+        from pipeline.tokenize.chat import ChatTemplate
 
+        # a base's tokenizer brings its own template (SmolLM2's adds a default system prompt): the records
+        # must be rendered as the base was tuned, not in our ChatML
+        template = ChatTemplate.beside(cfg.tokenizer_path) if cfg.tokenizer_path else ChatTemplate()
         config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": EOS, "bos_token": None,
-                  "pad_token": EOS, "chat_template": JINJA_TEMPLATE, "model_max_length": 1 << 30}
+                  "pad_token": EOS, "chat_template": template.source, "model_max_length": 1 << 30}
         (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+        return template
 
     @staticmethod
     def _shards(ctx, cfg: TokenizeConfig, docs, tok, out: Path, has_copies: bool) -> dict:
@@ -192,7 +199,7 @@ class Tokenize(Stage):
                 "dropped_mixed_split_records": mixed, "val_docs": docs_n[VAL]}
 
     @staticmethod
-    def _chat(ctx, cfg: TokenizeConfig, synth_dirs: list[str], tok, out: Path, stats: dict) -> dict:
+    def _chat(ctx, cfg: TokenizeConfig, synth_dirs: list[str], tok, out: Path, stats: dict, template) -> dict:
         from pipeline.storage import filesystem
         from pipeline.tokenize.bpe import EOS
         from pipeline.tokenize.chat_data import write_rl, write_sft
@@ -204,8 +211,9 @@ class Tokenize(Stage):
                 text = fs.read_text(f"{path.rstrip('/')}/{kind}.jsonl") if fs.exists(f"{path}/{kind}.jsonl") else ""
                 bucket.extend(json.loads(line) for line in text.splitlines() if line.strip())
         vf = ctx.config.run.val_fraction
-        return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, vf, cfg.shard_tokens),
-                **write_rl(rl, tok, out, ctx.seed, vf)}
+        return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, vf, cfg.shard_tokens,
+                            template),
+                **write_rl(rl, tok, out, ctx.seed, vf, template)}
 
 
 STAGE = Tokenize()

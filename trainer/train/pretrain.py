@@ -25,9 +25,9 @@ import torch
 from trainer import command
 from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, to_dict
 from trainer.model import moe
-from trainer.model.checkpoint import CheckpointError, latest_tag, load_weights, locate
+from trainer.model.checkpoint import latest_tag, load_weights
 from trainer.model.transformer import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
-from trainer.train import checkpoint, distributed, zero
+from trainer.train import base_model, checkpoint, distributed, zero
 from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
 from trainer.train.metrics import MetricsLog, Throughput, device_peak_flops
 
@@ -56,15 +56,14 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
         overrides["vocab_size"] = shards.vocab_size
     elif overrides["vocab_size"] < shards.vocab_size:
         raise ConfigError(f"model.vocab_size {overrides['vocab_size']} < the tokenizer's {shards.vocab_size}")
-    try:
-        mcfg = model_config(cfg.preset, overrides)
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-    if cfg.init_from:
+    if cfg.init_from:  # continued pretraining: the base's shape, the base's vocabulary
+        mcfg = base_model.base_model_config(cfg.init_from, {k: v for k, v in overrides.items() if k != "vocab_size"})
+        base_model.check_vocabulary(cfg.init_from, mcfg, shards.vocab_size, Path(shards.tokenizer_path))
+    else:
         try:
-            locate(cfg.init_from)
-        except CheckpointError as e:
-            raise ConfigError(f"init_from: {e}") from e
+            mcfg = model_config(cfg.preset, overrides)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
     seq_len = cfg.seq_len or mcfg.max_seq_len
     if seq_len > mcfg.max_seq_len:
         raise ConfigError(f"seq_len {seq_len} > model.max_seq_len {mcfg.max_seq_len}")
