@@ -71,6 +71,8 @@ STEPS = [
                          ("run.val_fraction", "{{ params.val_fraction }}"))),
     StageStep("tokenize", reads=("mix", "synth"), output="tokens",
               overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
+                         # a base model's tokenizer.json (the import_base task's return value), else "": train one
+                         ("tokenize.tokenizer_path", "{{ ti.xcom_pull(task_ids='import_base') or '' }}"),
                          ("run.val_fraction", "{{ params.val_fraction }}"))),
 ]
 FOLDERS = {step.stage: step.folder for step in STEPS}
@@ -136,6 +138,11 @@ with DAG(
                                                  "(dags/demo.yaml); real-run default 8192."),
         "vocab_size": Param(DEMO["vocab_size"], type="integer", minimum=256, title="Tokenizer vocabulary size",
                             description="Demo-sized (dags/demo.yaml); real-run default 8192."),
+        "base_model": Param("", type="string", title="Base model (its tokenizer and chat template)",
+                            description="Empty: train a BPE tokenizer. smollm2-135m-instruct, an HF Llama folder or a "
+                                        ".gguf: imported once (python -m trainer import-model, cached under "
+                                        "<data_root>/models/) and its tokenizer.json and chat template used; "
+                                        "then vocab_size plays no part. The training DAG's base_model must match."),
         "val_fraction": Param(DEMO["val_fraction"], type="number", minimum=0, maximum=0.5, title="Validation fraction",
                               description="Share of documents (by id hash) held out: val shards and held-out "
                                           "SFT/RL items; records made from val documents stay val. "
@@ -151,6 +158,22 @@ with DAG(
         return paths(params["data_root"])
 
     inputs_ready = sample_inputs()
+
+    @task
+    def import_base(params=None) -> str:
+        """The base model's tokenizer.json ("" without a base), importing the model on first use."""
+        import subprocess
+
+        from trainer.orchestration import base_model_dir
+
+        if not params["base_model"]:
+            return ""
+        argv = [sys.executable, "-m", "trainer", "import-model", "--source", params["base_model"],
+                "--data-root", params["data_root"]]
+        subprocess.run(argv, check=True)
+        return f"{base_model_dir(params['base_model'], params['data_root'])}/tokenizer.json"
+
+    base_tokenizer = import_base()
     tasks = {}
     for step in STEPS:
         args = ["--output", f"{RUN_DIR}/{step.folder}", "--run-id", RUN_ID,
@@ -204,6 +227,7 @@ with DAG(
         print(f"run report: {info['report']}", flush=True)
         return info["report"]
 
+    base_tokenizer >> tasks[TOKENS_FROM]
     published = publish()
     tasks[TOKENS_FROM] >> published
     report(published)

@@ -1,5 +1,8 @@
 """Training DAG: pretrain (DeepSpeed ZeRO) -> export -> evaluate (quantized variants) -> report,
 with post-training (LoRA SFT -> GRPO -> export) and long-context extension (YaRN) as branches.
+With a `base_model` (e.g. smollm2-135m-instruct) `import_base` imports it first (cached under
+<data_root>/models/) and "pretrain" continues it (init_from, low LR, short warmup) instead of starting
+from scratch; the data DAG must have tokenized with the same base (its base_model Param).
 
 Wiring only. Scheduled on the data DAG's tokens Asset; each task runs the command a user would type
 (`python -m trainer train ...`, `deepspeed --num_gpus N --module trainer train ...`,
@@ -46,7 +49,7 @@ def command(macro: str, toggle: str | None = None) -> str:
 MACROS = {name: partial(getattr(orchestration, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
           for name in ("pretrain_command", "export_command", "evaluate_command", "record_eval_command",
                        "report_command", "sft_command", "grpo_command", "grpo_export_command",
-                       "extend_command", "extend_export_command")}
+                       "extend_command", "extend_export_command", "import_base_command")}
 
 
 def defaults_as_params(defaults: dict, titles: dict[str, str]) -> dict[str, Param]:
@@ -72,6 +75,13 @@ with DAG(
     user_defined_macros=MACROS,
     tags=["llm-pipeline", "training"],
     params={
+        "base_model": Param("", type="string", title="Base model to continue",
+                            description="Empty: pretrain the preset from scratch. smollm2-135m-instruct, an HF "
+                                        "Llama folder, a .gguf or an imported run dir: continued pretraining "
+                                        "of it (its shape; preset ignored). Tokens must be in its vocabulary."),
+        **defaults_as_params({k: v for k, v in orchestration.BASE_PARAMS.items() if k != "base_model"},
+                             {"base_lr": "Base: continued-pretraining peak LR",
+                              "base_warmup_steps": "Base: warmup steps", "base_seq_len": "Base: window length"}),
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",
                         description="trainer/model/transformer.py PRESETS; the vocabulary comes from the tokenizer."),
         "steps": Param(DEMO["steps"], type="integer", minimum=1, title="Training steps"),
@@ -111,7 +121,9 @@ with DAG(
         return BashOperator(task_id=task_id, bash_command=command(macro, toggle), env=TASK_ENV, append_env=True,
                             cwd=str(REPO), **kwargs)
 
-    pretrain = task("pretrain", "pretrain_command")
+    import_base = task("import_base", "import_base_command", "base_model")
+    # none_failed: without a base, import_base is skipped and pretraining starts from scratch
+    pretrain = task("pretrain", "pretrain_command", trigger_rule="none_failed")
     export = task("export", "export_command")
     evaluate = task("evaluate", "evaluate_command", "run_eval")
     record_eval = task("record_eval", "record_eval_command", "run_eval")
@@ -123,6 +135,6 @@ with DAG(
     extend = task("extend", "extend_command", "run_extend")
     extend_export = task("extend_export", "extend_export_command", "run_extend")
 
-    pretrain >> export >> evaluate >> record_eval >> report
+    import_base >> pretrain >> export >> evaluate >> record_eval >> report
     pretrain >> sft >> grpo >> grpo_export
     pretrain >> extend >> extend_export

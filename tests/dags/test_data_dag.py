@@ -51,7 +51,8 @@ def test_dag_runs_end_to_end_on_the_sample(airflow_db, tmp_path, monkeypatch):
 
     cols, rows = Catalog(f"sqlite:///{data_root / 'catalog.sqlite'}").query("stages", {"run_id": "e2e"})
     stages = {r[0]: dict(zip(cols, r, strict=True)) for r in rows}
-    spark_tasks = {t.task_id.replace("_", "-") for t in dag.tasks if t.task_id not in ("publish", "sample_inputs", "report")}
+    spark_tasks = {t.task_id.replace("_", "-") for t in dag.tasks
+                   if t.task_id not in ("publish", "sample_inputs", "report", "import_base")}
     assert set(stages) == spark_tasks
     assert stages["crawl"]["status"] == "skipped"
     assert all(s["status"] == "succeeded" for name, s in stages.items() if name != "crawl")

@@ -44,12 +44,12 @@ def test_dag_imports_and_exposes_its_form(airflow_env):
     assert {"preset", "steps", "zero_stage", "micro_batch_size", "grad_accum", "lr", "num_procs",
             "tokens_dir", "out_dir"} <= set(dag.params.keys())
     upstream = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
-    assert upstream == {"pretrain": [], "export": ["pretrain"], "evaluate": ["export"],
+    assert upstream == {"import_base": [], "pretrain": ["import_base"], "export": ["pretrain"], "evaluate": ["export"],
                         "record_eval": ["evaluate"], "report": ["record_eval"], "sft": ["pretrain"],
                         "grpo": ["sft"], "grpo_export": ["grpo"], "extend": ["pretrain"],
                         "extend_export": ["extend"]}
     assert {"run_eval", "run_posttrain", "run_extend", "sft_lora_rank", "grpo_group_size", "grpo_beta",
-            "extend_seq_len", "eval_variants"} <= set(dag.params.keys())
+            "extend_seq_len", "eval_variants", "base_model", "base_lr", "base_seq_len"} <= set(dag.params.keys())
     assert all(t.retries >= 1 for t in dag.tasks)
     from pipeline.config import TOKENS_ASSET_NAME
 
@@ -88,6 +88,18 @@ def test_branch_toggles_render_a_skip(airflow_env):
                                    **dag.user_defined_macros)
             assert (line == "exit 99") is (not on)
             assert (f"python -m {module} " in line) is on
+    # base_model: "" skips the import (pretraining starts from scratch); a name imports it and continues it
+    import_base = Environment().from_string(dag.get_task("import_base").bash_command)
+    assert import_base.render(params=params, triggering_asset_events={}, run_id="m", **dag.user_defined_macros) == "exit 99"
+    base = {**params, "base_model": "smollm2-135m-instruct"}
+    assert import_base.render(params=base, triggering_asset_events={}, run_id="m", **dag.user_defined_macros) == \
+        "python -m trainer import-model --source smollm2-135m-instruct --out /data/models/smollm2-135m-instruct"
+    pretrain = Environment().from_string(dag.get_task("pretrain").bash_command)
+    line = pretrain.render(params=base, triggering_asset_events={}, run_id="m", **dag.user_defined_macros)
+    assert "--set init_from=/data/models/smollm2-135m-instruct --set lr=3e-05" in line and "--resume" in line
+    assert "init_from" not in pretrain.render(params=params, triggering_asset_events={}, run_id="m",
+                                              **dag.user_defined_macros)
+    assert dag.get_task("pretrain").trigger_rule == "none_failed"
     report = Environment().from_string(dag.get_task("report").bash_command).render(
         params=params, triggering_asset_events={}, run_id="manual__1", **dag.user_defined_macros)
     assert report.startswith("python -m pipeline report --run r1 --data-root /data --training-dir "

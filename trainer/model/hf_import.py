@@ -18,7 +18,7 @@ names). DIR then holds what `trainer train` writes, so `train --set init_from=DI
 
 Everything is written under a temporary sibling of DIR and renamed into place last, so a refused or
 crashed import leaves nothing at DIR. With no `--out` the import goes to `<data_root>/models/<name>/`
-and a finished import there is reused (the cache).
+(the cache); a finished import of the same source at DIR is reused, anything else there refused.
 """
 
 from __future__ import annotations
@@ -162,11 +162,12 @@ def default_out(source: str, data_root: str | None) -> Path:
     return root / "models" / (source if source in KNOWN else Path(source.rstrip("/")).stem)
 
 
-def import_model(source: str, out: str | Path, reuse: bool = False) -> Path:
-    """Import `source` into `out` (atomically: a temporary sibling renamed into place)."""
+def import_model(source: str, out: str | Path) -> Path:
+    """Import `source` into `out` (atomically: a temporary sibling renamed into place); a finished
+    import of the same source there is reused."""
     out = Path(out)
     if out.exists():
-        if reuse and (out / "import.json").is_file() and json.loads((out / "import.json").read_text())["source"] == source:
+        if (out / "import.json").is_file() and json.loads((out / "import.json").read_text())["source"] == source:
             return out
         raise ModelImportError(f"{out} already exists: remove it or choose another --out")
     if source in KNOWN:
@@ -203,13 +204,13 @@ USER_ERRORS = (ModelImportError,)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True,
                         help=f"a known model ({', '.join(KNOWN)}), a Hugging Face Llama folder or a .gguf file")
-    parser.add_argument("--out", help="run directory to write (default: <data_root>/models/<name>, reused if done)")
+    parser.add_argument("--out", help="run directory to write (default: <data_root>/models/<name>); reused if done")
     parser.add_argument("--data-root", help="default: $PIPELINE_DATA_ROOT or ./data")
 
 
 def run_cli(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(args.source, args.data_root)
-    done = import_model(args.source, out, reuse=not args.out)
+    done = import_model(args.source, out)
     info = json.loads((done / "import.json").read_text())
     print(f"imported {args.source} -> {done} ({info['architecture']}, {info['params']:,} parameters, "
           f"vocab {info['vocab_size']}); HF export: {done / 'hf'}")
