@@ -23,6 +23,7 @@ RUN_ID = "{{ params.run_id or safe_run_id(run_id) }}"
 RUN_DIR = "{{ params.data_root }}/" + RUN_ID
 SAMPLE = "ti.xcom_pull(task_ids='sample_inputs')"
 # Param defaults sized for the bundled sample (dags/demo.yaml); the stage dataclasses hold the real-run ones.
+GSM8K_TRAIN = str(Path(__file__).resolve().parent.parent / "pipeline" / "resources" / "eval" / "gsm8k_train.jsonl.gz")
 DEMO = yaml.safe_load((Path(__file__).resolve().parent / "demo.yaml").read_text())["llm_data_pipeline"]
 
 
@@ -73,6 +74,9 @@ STEPS = [
               overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
                          # a base model's tokenizer.json (the import_base task's return value), else "": train one
                          ("tokenize.tokenizer_path", "{{ ti.xcom_pull(task_ids='import_base') or '' }}"),
+                         # GSM8K train items as extra GRPO prompts (bundled, MIT), rendered in the base's template
+                         ("tokenize.rl_extra_path", "{{ '" + GSM8K_TRAIN + "' if params.gsm8k_rl_items else '' }}"),
+                         ("tokenize.rl_extra_limit", "{{ params.gsm8k_rl_items }}"),
                          ("run.val_fraction", "{{ params.val_fraction }}"))),
 ]
 FOLDERS = {step.stage: step.folder for step in STEPS}
@@ -143,6 +147,9 @@ with DAG(
                                         ".gguf: imported once (python -m trainer import-model, cached under "
                                         "<data_root>/models/) and its tokenizer.json and chat template used; "
                                         "then vocab_size plays no part. The training DAG's base_model must match."),
+        "gsm8k_rl_items": Param(0, type="integer", minimum=0, title="GSM8K train items as RL prompts",
+                                description="0: only the synthesized RL items. N: also the first N of GSM8K train "
+                                            "(pipeline/resources/eval/gsm8k_train.jsonl.gz, 7,473 items, MIT)."),
         "val_fraction": Param(DEMO["val_fraction"], type="number", minimum=0, maximum=0.5, title="Validation fraction",
                               description="Share of documents (by id hash) held out: val shards and held-out "
                                           "SFT/RL items; records made from val documents stay val. "

@@ -50,6 +50,7 @@ def check_inputs(stage, inputs: list[str]) -> None:
         raise UsageError(f"stage '{stage.name}' needs --input")
     for path in inputs:
         if stage.input_kind == "documents" and is_local(path):
+            path = stage.input_dataset(path)
             require_dataset(path)
             if problem := parquet_parts_problem(path):  # said before Spark starts: one line, exit 2
                 raise UsageError(f"input is not a Parquet dataset: {problem}")

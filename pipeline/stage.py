@@ -107,5 +107,10 @@ class Stage:
     # "files": the stage writes into `ctx.output` itself (a temporary directory) and returns None.
     output_kind: ClassVar[str] = "documents"
 
+    def input_dataset(self, path: str) -> str:
+        """The document dataset an input path holds (checked before Spark starts). A stage that also
+        reads another stage's output folder (tokenize reads synth's) points into it."""
+        return path
+
     def run(self, ctx: StageContext) -> StageResult:
         raise NotImplementedError

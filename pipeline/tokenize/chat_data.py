@@ -15,6 +15,7 @@ val. A record whose sources straddle the split (synth never writes one) is dropp
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -62,10 +63,30 @@ def write_sft(records: list[dict], tok: Tokenizer, out: Path, dtype: str, eos_id
             "sft_dropped_mixed_split": sum(v == MIXED for v in splits.values())}
 
 
+# GSM8K's own answer format ends in "#### <number>"; our checkers take "Answer: <number>" (answer_checkers)
+GSM8K_INSTRUCTION = "Solve the problem step by step, then give the final number as 'Answer: <number>'."
+
+
+def gsm8k_rl_records(path: str | Path, limit: int = 0) -> list[dict]:
+    """Verifiable prompts from a GSM8K-format JSONL (.gz): `question`, `answer` ending in `#### <number>`.
+    Every one is a train record: GSM8K's held-out items are its test split, which evaluation scores."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        items = [json.loads(line) for line in f if line.strip()]
+    out = []
+    for i, item in enumerate(items[:limit] if limit else items):
+        answer = item["answer"].split("####")[-1].strip().replace(",", "")
+        out.append({"id": f"gsm8k-train-{i:05d}", "task": "gsm8k", "generator": "gsm8k_train", "source_ids": [],
+                    "messages": [{"role": "user", "content": f"{item['question']}\n{GSM8K_INSTRUCTION}"}],
+                    "answer": answer, "checker": "arithmetic", "tolerance": None, "split": "train"})
+    return out
+
+
 def write_rl(records: list[dict], tok: Tokenizer, out: Path, seed: int = 0, val_fraction: float = 0.0,
              template: ChatTemplate | None = None) -> dict:
+    """rl.jsonl; a record that carries its own `split` (GSM8K train items) keeps it."""
     lines = []
-    splits = assign_splits(records, seed, val_fraction)
+    splits = {**assign_splits(records, seed, val_fraction), **{r["id"]: r["split"] for r in records if "split" in r}}
     for rec in sorted(records, key=lambda r: r["id"]):
         if splits[rec["id"]] == MIXED:
             continue

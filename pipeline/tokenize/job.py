@@ -24,6 +24,10 @@ class TokenizeConfig:
     # <model>/tokenizer.json), whose chat template beside it (chat_template.jinja / tokenizer_config.json)
     # then renders the SFT and RL records
     tokenizer_path: str = ""
+    # extra verifiable RL prompts in GSM8K's format (pipeline/resources/eval/gsm8k_train.jsonl.gz), all train
+    # split, appended to rl.jsonl; rl_extra_limit > 0 keeps the first N
+    rl_extra_path: str = ""
+    rl_extra_limit: int = 0
     train_sample_bytes: int = 50_000_000  # docs/facts.md: 8k vocab on 50 MB trains in 8.6 s on 2 threads
     min_frequency: int = 2  # merges seen once are noise (HF tokenizers' BpeTrainer option)
     shard_tokens: int = 100_000_000  # llm.c / nanoGPT FineWeb shards hold 100M tokens
@@ -40,6 +44,9 @@ class Tokenize(Stage):
     name = "tokenize"
     config_class = TokenizeConfig
     output_kind = "files"
+
+    def input_dataset(self, path: str) -> str:
+        return f"{path.rstrip('/')}/pretrain" if _is_synth(path) else path
 
     def run(self, ctx: StageContext) -> StageResult:
         from pyspark.sql import functions as F
@@ -202,7 +209,7 @@ class Tokenize(Stage):
     def _chat(ctx, cfg: TokenizeConfig, synth_dirs: list[str], tok, out: Path, stats: dict, template) -> dict:
         from pipeline.storage import filesystem
         from pipeline.tokenize.bpe import EOS
-        from pipeline.tokenize.chat_data import write_rl, write_sft
+        from pipeline.tokenize.chat_data import gsm8k_rl_records, write_rl, write_sft
 
         sft, rl = [], []
         for path in synth_dirs:
@@ -210,6 +217,8 @@ class Tokenize(Stage):
             for kind, bucket in (("sft", sft), ("rl", rl)):
                 text = fs.read_text(f"{path.rstrip('/')}/{kind}.jsonl") if fs.exists(f"{path}/{kind}.jsonl") else ""
                 bucket.extend(json.loads(line) for line in text.splitlines() if line.strip())
+        if cfg.rl_extra_path:
+            rl.extend(gsm8k_rl_records(cfg.rl_extra_path, cfg.rl_extra_limit))
         vf = ctx.config.run.val_fraction
         return {**write_sft(sft, tok, out, stats["dtype"], tok.token_to_id(EOS), ctx.seed, vf, cfg.shard_tokens,
                             template),
