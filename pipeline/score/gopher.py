@@ -61,10 +61,14 @@ class DocView:
         return self.text.splitlines()
 
     @cached_property
+    def cjk_fraction(self) -> float:
+        return W.cjk_fraction(self.text)
+
+    @cached_property
     def tokens(self) -> list[str]:
         """datatrove's `split_into_words(text, "en")`, CJK runs per character when switched on."""
         toks = english_words(self.text)
-        if self.cjk_per_character and W.cjk_fraction(self.text) > 0:
+        if self.cjk_per_character and self.cjk_fraction > 0:
             toks = [piece for t in toks for piece in W.tokens(t)]
         return toks
 
@@ -106,7 +110,14 @@ def word_count(doc: DocView) -> float:
 
 
 def mean_word_length(doc: DocView) -> float | None:
-    """Over non-symbol words; with `cjk_per_character`, CJK characters are left out (one by construction)."""
+    """Over non-symbol words.
+
+    With `cjk_per_character`, CJK characters are left out (one character each by construction),
+    and a mostly-CJK text has no mean: its few Latin tokens (a byline, a date split at its
+    hyphens) say nothing about the English 3..10 band.
+    """
+    if doc.cjk_per_character and doc.cjk_fraction >= 0.5:
+        return None
     ws = [w for w in doc.words if not W.is_cjk(w[0])] if doc.cjk_per_character else doc.words
     return sum(len(w) for w in ws) / len(ws) if ws else None
 

@@ -57,8 +57,10 @@ def test_mean_word_length(text, fail):
 def test_mean_word_length_ignores_chinese_characters():
     assert gopher_quality(DocView(HAN), STOP)["rule_gopher_mean_word_length"] is None
     assert "gopher_min_mean_word_length" not in fails(HAN)
-    mixed = HAN + " " + " ".join(["abcdefghijkl"] * 5)  # the English words alone are too long
+    mixed = HAN + " " + " ".join(["abcdefghijkl"] * 10)  # mostly Latin: its words alone are too long
     assert "gopher_max_mean_word_length" in fails(mixed)
+    byline = HAN + " By Chen Wei, 2026-10-01"  # mostly CJK: a few short Latin tokens are not judged
+    assert gopher_quality(DocView(byline), STOP)["rule_gopher_mean_word_length"] is None
 
 
 # The ratio is over every token, the '#' tokens included (datatrove): 11/111 passes, 12/112 fails.
