@@ -128,7 +128,7 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
 
     mb, accum, world = cfg.micro_batch_size, cfg.grad_accum, ctx.world_size
     per_step = mb * accum * world
-    say(f"model {cfg.preset}: {n_params / 1e6:.2f}M params, {p.model.n_layers} layers, dim {p.model.dim}, "
+    say(f"model {cfg.init_from or cfg.preset}: {n_params / 1e6:.2f}M params, {p.model.n_layers} layers, dim {p.model.dim}, "
         f"vocab {p.model.vocab_size} | ZeRO-{cfg.zero_stage}, {p.precision}, {world} rank(s) on "
         f"{ctx.device.type} | {per_step} seqs x {p.seq_len} tokens per step | {len(train_windows)} train "
         f"windows | {'resumed at' if step else 'starting at'} step {step}")
