@@ -92,16 +92,17 @@ class Decoder:
         self.seq[:, self.length : self.length + n] = tokens
         self.length += n
 
-    def logits(self) -> torch.Tensor:
-        """Logits (B, n, V) for the n slots filled since the last call, each predicting the next."""
+    def logits(self, keep: int = 0) -> torch.Tensor:
+        """Logits (B, n, V) for the n slots filled since the last call, each predicting the next; with
+        `keep` > 0 only the last `keep` of them (the head then skips the rest of a prompt)."""
         start = self.seen if self.use_cache else 0
         end = self.length
         mask = attention_mask(self.valid[:, :end], end - start)
         out = self.model(self.seq[:, start:end], cache=self.cache, positions=self.positions[:, start:end],
-                         mask=mask)
+                         mask=mask, keep_last=keep)
         fresh = end - self.seen
         self.seen = end
-        return out[:, -fresh:]
+        return out[:, -min(fresh, keep or fresh):]
 
     def rollback(self, length: int) -> None:
         """Forget slots from `length` on (filled and processed)."""
@@ -127,7 +128,7 @@ def generate(model: torch.nn.Module, prompt_ids: list[list[int]], max_new_tokens
     finished = [False] * b
     try:
         for _ in range(max_new_tokens):
-            last = dec.logits()[:, -1].float()
+            last = dec.logits(keep=1)[:, -1].float()
             nxt = sample(next_token_probs(last, temperature, top_k, top_p), generator)
             lp = last.log_softmax(-1).gather(-1, nxt[:, None]).squeeze(-1)
             for i, (t, p) in enumerate(zip(nxt.tolist(), lp.tolist(), strict=True)):

@@ -105,14 +105,14 @@ def _one_sequence(target, draft, prompt: list[int], max_new: int, k: int, sampli
         n_draft = min(k, max_new - len(new) - 1)  # the round adds n_draft + 1 tokens at most
         drafts, qs = [], []
         for _ in range(n_draft):
-            q = next_token_probs(dft.logits()[0, -1:], *sampling)
+            q = next_token_probs(dft.logits(keep=1)[0, -1:], *sampling)
             x = int(sample(q, generator)[0])
             drafts.append(x)
             qs.append(q[0])
             dft.append(torch.tensor([[x]]))
         if drafts:
             tgt.append(torch.tensor([drafts]))
-        p = next_token_probs(tgt.logits()[0, -(n_draft + 1):], *sampling)
+        p = next_token_probs(tgt.logits(keep=n_draft + 1)[0, -(n_draft + 1):], *sampling)
         stats.target_calls += 1
         q = torch.stack(qs) if qs else p[:0]
         n, extra = accept_drafts(p, q, drafts, generator)

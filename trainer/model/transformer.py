@@ -212,12 +212,14 @@ class Transformer(nn.Module):
         return rope.cos_sin(inv_freq, scale, seq_len, device)
 
     def forward(self, tokens: torch.Tensor, cache=None, positions: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+                mask: torch.Tensor | None = None, keep_last: int = 0) -> torch.Tensor:
         """tokens (B, T) int64 -> logits (B, T, vocab).
 
         Inference (trainer/infer/generate.py) may pass a `cache` (trainer.infer.kv_cache.KVCache: layer i gets
         `cache[i]`), per-token RoPE `positions` (B, T) and an attention `mask` (B, 1, T, T_k);
-        without them this is the training forward, unchanged."""
+        without them this is the training forward, unchanged. `keep_last` > 0 returns the logits of the
+        last positions only: a prefill needs one, and the head of a 49k vocabulary costs a fifth of
+        SmolLM2-135M's forward per position."""
         if positions is None and cache is not None and len(cache):  # unpadded: continue after the cache
             positions = torch.arange(len(cache), len(cache) + tokens.shape[1], device=tokens.device)[None]
         if positions is None:
@@ -233,7 +235,7 @@ class Transformer(nn.Module):
                 h = layer(h, cos, sin)
             else:
                 h = layer(h, cos, sin, None if cache is None else cache[i], mask)
-        return self.output(self.norm(h))
+        return self.output(self.norm(h[:, -keep_last:] if keep_last else h))
 
     def num_params(self, exclude_embedding: bool = False) -> int:
         n = sum(p.numel() for p in self.parameters())  # a tied weight is counted once
