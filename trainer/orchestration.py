@@ -294,8 +294,8 @@ def dag_report_command(params: Mapping, triggering_asset_events: Any, run_id: st
 # <data_root>/models/<name>), continue pretraining it on the curated shards, then SFT and GRPO as usual.
 
 # Defaults of the optional DAG params for a base: continued pretraining at a low LR with a short warmup
-# (the LR SmolLM2's own recipe decays to is of this order; YaRN continues Llama 2 at 2e-5), on windows
-# short enough for a CPU; base_model "" keeps training from scratch.
+# (of the order YaRN continues Llama 2 at: 2e-5, trainer/train/extend.py), on windows short enough for a
+# CPU; base_model "" keeps training from scratch.
 BASE_PARAMS = {"base_model": "", "base_lr": 3e-5, "base_warmup_steps": 5, "base_seq_len": 256}
 
 
