@@ -153,13 +153,15 @@ def test_bad_sources_exit_2_and_write_nothing(tmp_path, capsys):
     assert "cannot map its weights" in refused(capsys, str(corrupt), out)
     (tmp_path / "junk.gguf").write_bytes(b"GGUF" + os.urandom(64))
     assert "not a readable GGUF" in refused(capsys, str(tmp_path / "junk.gguf"), out)
-    writer = gguf.GGUFWriter(tmp_path / "gpt2.gguf", "gpt2")
-    writer.add_tensor("w", np.zeros((4, 4), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    for arch in ("gpt2", "llama"):  # a GGUF of another architecture; a Llama GGUF without a tokenizer
+        writer = gguf.GGUFWriter(tmp_path / f"{arch}.gguf", arch)
+        writer.add_tensor("w", np.zeros((4, 4), dtype=np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
     assert "architecture 'gpt2' is not supported" in refused(capsys, str(tmp_path / "gpt2.gguf"), out)
+    assert "no tokenizer in the GGUF" in refused(capsys, str(tmp_path / "llama.gguf"), out)
     assert "not a known model" in refused(capsys, str(tmp_path / "nothing-here"), out)
     out.mkdir()  # an existing --out is never overwritten
     assert main(["import-model", "--source", str(tmp_path / "junk.gguf"), "--out", str(out)]) == 2
