@@ -13,7 +13,7 @@ names). DIR then holds what `trainer train` writes, so `train --set init_from=DI
 
     DIR/model_config.json, DIR/checkpoints/{latest, step00000000/}     (trainer/model/checkpoint.py)
     DIR/tokenizer.json, DIR/tokenizer_config.json, DIR/chat_template.jinja   (the base's, unchanged)
-    DIR/hf/                  our export of the imported weights (transformers, vLLM), base's tokenizer
+    DIR/hf/                  our export of the imported weights (LlamaForCausalLM), the base's tokenizer
     DIR/import.json          source, architecture, parameter count
 
 Everything is written under a temporary sibling of DIR and renamed into place last, so a refused or
