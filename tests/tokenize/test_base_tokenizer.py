@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pipeline.tokenize.bpe import IM_END, train_bpe
 from pipeline.tokenize.chat import ChatTemplate, encode_with_mask
@@ -72,3 +73,29 @@ def test_gsm8k_train_items_join_the_rl_prompts_as_train_records(tmp_path):
     assert rows["s1"]["split"] == "val" and stats["rl_prompts"] == 4
     assert all(r["prompt_text"].startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM}") for r in rows.values())
     assert check("arithmetic", "48 + 24 = 72.\nAnswer: 72", rows["gsm8k-train-00000"]["answer"], None)
+
+
+@pytest.mark.slow
+def test_tokenize_stage_with_a_base_tokenizer(spark, tmp_path, run_stage_in):
+    """The stage keeps the base's ids (no new tokens, its vocabulary in index.json) and ships its template."""
+    from tokenizers import Tokenizer
+
+    from pipeline.tokenize.shards import documents_of
+    from tests.mix.docs_fixture import write_documents
+    from tests.synth.corpus import make_docs
+
+    base = base_folder(tmp_path)
+    (base / "chat_template.jinja").write_text(SMOL_LIKE)
+    docs = make_docs(3)
+    src = write_documents(spark, tmp_path / "docs", docs)
+    run_stage_in("tokenize", [src], tmp_path / "tokens",
+                 [f"tokenize.tokenizer_path={base / 'tokenizer.json'}", "run.val_fraction=0.2"])
+    out = tmp_path / "tokens"
+    index = json.loads((out / "index.json").read_text())
+    base_tok = Tokenizer.from_file(str(base / "tokenizer.json"))
+    assert index["vocab_size"] == base_tok.get_vocab_size() and index["eos_id"] == base_tok.token_to_id("<|endoftext|>")
+    assert Tokenizer.from_file(str(out / "tokenizer.json")).get_vocab() == base_tok.get_vocab()
+    assert json.loads((out / "tokenizer_config.json").read_text())["chat_template"] == SMOL_LIKE
+    decoded = sorted(base_tok.decode(ids.tolist(), skip_special_tokens=False)
+                     for s in index["shards"] for ids in documents_of(out, s, index["dtype"]))
+    assert decoded == sorted(d["text"] for d in docs)
