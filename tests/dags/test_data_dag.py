@@ -71,3 +71,27 @@ def test_dag_runs_end_to_end_on_the_sample(airflow_db, tmp_path, monkeypatch):
     tokens = {split: sum(s["num_tokens"] for s in index["shards"] if s["split"] == split) for split in ("train", "val")}
     assert tokens["train"] > 2_000 and tokens["val"] > 0
 
+
+
+def test_base_model_feeds_the_tokenize_stage(airflow_db):
+    """import_base's tokenizer.json (the base_model Param) and GSM8K train prompts reach tokenize's settings."""
+    from jinja2 import Environment
+
+    dag = _dagbag().get_dag("llm_data_pipeline")
+    tokenize = dag.get_task("tokenize")
+    assert "import_base" in tokenize.upstream_task_ids
+
+    class TI:
+        def xcom_pull(self, task_ids):
+            return "/d/models/smollm2-135m-instruct/tokenizer.json" if task_ids == "import_base" else None
+
+    def sets(**params) -> list[str]:
+        p = dict(dag.params.dump(), run_id="r", data_root="/d", **params)
+        return [Environment().from_string(a).render(params=p, ti=TI(), run_id="m", safe_run_id=str)
+                for a in tokenize.application_args if "tokenize." in a]
+
+    assert "tokenize.tokenizer_path=/d/models/smollm2-135m-instruct/tokenizer.json" in sets(base_model="x")
+    assert "tokenize.rl_extra_path=" in sets(gsm8k_rl_items=0)
+    with_gsm8k = sets(gsm8k_rl_items=64)
+    assert any(a.startswith("tokenize.rl_extra_path=/") and a.endswith("gsm8k_train.jsonl.gz") for a in with_gsm8k)
+    assert "tokenize.rl_extra_limit=64" in with_gsm8k
