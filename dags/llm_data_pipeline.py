@@ -175,10 +175,11 @@ with DAG(
 
         if not params["base_model"]:
             return ""
-        argv = [sys.executable, "-m", "trainer", "import-model", "--source", params["base_model"],
-                "--data-root", params["data_root"]]
-        subprocess.run(argv, check=True)
-        return f"{base_model_dir(params['base_model'], params['data_root'])}/tokenizer.json"
+        out = base_model_dir(params["base_model"], params["data_root"])
+        if out != params["base_model"]:  # not already an imported run: import it (a finished import is reused)
+            subprocess.run([sys.executable, "-m", "trainer", "import-model", "--source", params["base_model"],
+                            "--out", out], check=True)
+        return f"{out}/tokenizer.json"
 
     base_tokenizer = import_base()
     tasks = {}
