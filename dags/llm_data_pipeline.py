@@ -176,7 +176,7 @@ with DAG(
         if not params["base_model"]:
             return ""
         out = base_model_dir(params["base_model"], params["data_root"])
-        if out != params["base_model"]:  # not already an imported run: import it (a finished import is reused)
+        if Path(out) != Path(params["base_model"]):  # not already an imported run: import it (a finished import is reused)
             subprocess.run([sys.executable, "-m", "trainer", "import-model", "--source", params["base_model"],
                             "--out", out], check=True)
         return f"{out}/tokenizer.json"

@@ -312,7 +312,7 @@ def base_model_dir(base_model: str, data_root: str) -> str:
 def import_base_command(base_model: str, data_root: str) -> str:
     """`trainer import-model` into base_model_dir (a finished import there is reused)."""
     out = base_model_dir(base_model, data_root)
-    if out == str(Path(base_model)):
+    if Path(out) == Path(base_model):
         return shlex.join(["test", "-f", f"{out}/model_config.json"])  # already a run: nothing to import
     return shlex.join([*launcher("import-model"), "--source", base_model, "--out", out])
 
