@@ -12,6 +12,10 @@ from __future__ import annotations
 
 APOSTROPHES = ("'", "’", "")
 
+
+def _words(spaced: str) -> list[str]:
+    return spaced.split()
+
 # Spellings without an apostrophe that are real words: never split them.
 # Case matters: "Wed" at a sentence start is more often "We'd" than the verb.
 _REAL_WORDS = {"ill", "its", "hell", "shell", "shed", "were", "well", "whore", "howdy", "Ill",
@@ -92,13 +96,27 @@ def contractions() -> dict[str, list[str]]:
 
 
 # Abbreviations kept whole with their period: titles, months, US states, company forms, Latin.
-ABBREVIATIONS = ["Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Messrs.", "Rev.", "Rep.", "Sen.", "Gov.", "Gen.", "Adm.", "Jr.", "Mt.", "St.", "Bros.", "Co.", "co.", "Corp.", "Inc.", "Ltd.", "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.", "Dec.", "Ala.", "Ak.", "Ariz.", "Ark.", "Calif.", "Colo.", "Conn.", "Del.", "Fla.", "Ga.", "Ia.", "Id.", "Ill.", "Ind.", "Kan.", "Kans.", "Ky.", "La.", "Mass.", "Md.", "Mich.", "Minn.", "Miss.", "Mo.", "Mont.", "Neb.", "Nebr.", "Nev.", "Okla.", "Ore.", "Pa.", "Tenn.", "Va.", "Wash.", "Wis.", "D.C.", "N.C.", "N.D.", "N.H.", "N.J.", "N.M.", "N.Y.", "S.C.", "Ph.D.", "e.g.", "E.g.", "E.G.", "i.e.", "I.e.", "I.E.", "vs.", "v.s.", "a.m.", "p.m.", "C++", "and/or", "w/o", "o'clock", "O'clock", "o’clock", "O’clock", "ma'am", "Ma'am", "ma’am", "Ma’am"]
+ABBREVIATIONS = _words(
+    'Mr. Mrs. Ms. Dr. Prof. Messrs. Rev. Rep. Sen. Gov. Gen. Adm. Jr. Mt. St. Bros. Co. co. Corp. '
+    'Inc. Ltd. Jan. Feb. Mar. Apr. Jun. Jul. Aug. Sep. Sept. Oct. Nov. Dec. Ala. Ak. Ariz. Ark. '
+    'Calif. Colo. Conn. Del. Fla. Ga. Ia. Id. Ill. Ind. Kan. Kans. Ky. La. Mass. Md. Mich. Minn. '
+    'Miss. Mo. Mont. Neb. Nebr. Nev. Okla. Ore. Pa. Tenn. Va. Wash. Wis. D.C. N.C. N.D. N.H. N.J. '
+    "N.M. N.Y. S.C. Ph.D. e.g. E.g. E.G. i.e. I.e. I.E. vs. v.s. a.m. p.m. C++ and/or w/o o'clock "
+    "O'clock o’clock O’clock ma'am Ma'am ma’am Ma’am"
+)
 # Words that drop a final g or d and keep the apostrophe ("goin'"), and clipped forms.
 CLIPPED = ["doin", "goin", "havin", "lovin", "nothin", "nuthin", "somethin"]
 APOSTROPHE_TOKENS = ["'s", "'S", "'d", "'ll", "'re", "'em", "'bout", "'cause", "'cos", "'coz", "'cuz",
                      "'nuff", "''", "'", "’", "’’", "‘s", "‘S", "—", "'Cause", "'Cos", "'Coz", "'Cuz"]
 # Emoticons matter beyond chat: "f(x):" ends in the tokens ")" ":", which spaCy glues into "):".
-EMOTICONS = [":)", ":-)", ":))", ":-))", ":)))", ":-)))", "(:", "(-:", "=)", "(=", ":]", ":-]", "[:", "[-:", "[=", "=]", ":o)", "(o:", ":}", ":-}", "8)", "8-)", "(-8", ";)", ";-)", "(;", "(-;", ":(", ":-(", ":((", ":-((", ":(((", ":-(((", "):", ")-:", "=(", ">:(", ":')", ":'-)", ":'(", ":'-(", ":’)", ":’-)", ":’(", ":’-(", ":/", ":-/", "=/", "=|", ":|", ":-|", "]=", "=[", ":1", ":P", ":-P", ":p", ":-p", ":O", ":-O", ":o", ":-o", ":0", ":-0", ":()", ">:o", ":*", ":-*", ":3", ":-3", "=3", ":>", ":->", ":X", ":-X", ":x", ":-x", ":D", ":-D", ";D", ";-D", "=D", "xD", "XD", "xDD", "XDD", "8D", "8-D", "^_^", "^__^", "^___^", ">.<", ">.>", "<.<", "._.", ";_;", "-_-", "-__-", "v.v", "V.V", "v_v", "V_V", "o_o", "o_O", "O_o", "O_O", "0_o", "o_0", "0_0", "o.o", "O.O", "o.O", "O.o", "0.0", "0.o", "o.0", "@_@", "<3", "<33", "<333", "</3", "(^_^)", "(-_-)", "(._.)", "(>_<)", "(*_*)", "(¬_¬)", "ಠ_ಠ", "(ಠ_ಠ)", "ಠ︵ಠ", "¯\\(ツ)/¯", "(╯°□°）╯︵┻━┻", "><(((*>"]
+EMOTICONS = _words(
+    ':) :-) :)) :-)) :))) :-))) (: (-: =) (= :] :-] [: [-: [= =] :o) (o: :} :-} 8) 8-) (-8 ;) ;-) (; '
+    "(-; :( :-( :(( :-(( :((( :-((( ): )-: =( >:( :') :'-) :'( :'-( :’) :’-) :’( :’-( :/ :-/ =/ =| :| "
+    ':-| ]= =[ :1 :P :-P :p :-p :O :-O :o :-o :0 :-0 :() >:o :* :-* :3 :-3 =3 :> :-> :X :-X :x :-x :D '
+    ':-D ;D ;-D =D xD XD xDD XDD 8D 8-D ^_^ ^__^ ^___^ >.< >.> <.< ._. ;_; -_- -__- v.v V.V v_v V_V '
+    'o_o o_O O_o O_O 0_o o_0 0_0 o.o O.O o.O O.o 0.0 0.o o.0 @_@ <3 <33 <333 </3 (^_^) (-_-) (._.) '
+    '(>_<) (*_*) (¬_¬) ಠ_ಠ (ಠ_ಠ) ಠ︵ಠ ¯\\(ツ)/¯ (╯°□°）╯︵┻━┻ ><(((*>'
+)
 
 
 def special_cases() -> dict[str, list[str]]:

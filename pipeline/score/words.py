@@ -1,13 +1,13 @@
-"""Unicode- and CJK-aware word splitting: the CJK-per-character variant of the rule sets, and more.
+"""Unicode- and CJK-aware word splitting: the CJK-per-character variant of the rule sets.
 
 The rule sets count words as datatrove does (spaCy-English tokens, `english_tokens`), which turns
 a Chinese clause into one "word". With `cjk_per_character` (the default) we split Han,
-Hiragana/Katakana and CJK punctuation runs into one word per character: no dictionary segmenter (jieba and friends) ships offline, and a
-character is the unit Chinese readers and tokenizers fall back to, so counts stay comparable
-across documents (a Chinese character carries roughly one English word's information over the
-1-3 character words of a dictionary segmentation). Hangul is written with spaces and is left
-to the whitespace split. Punctuation-only tokens are kept by `tokens` (Gopher's symbol and
-alphabetic-word ratios need them) and dropped by `words`.
+Hiragana/Katakana and CJK punctuation runs into one word per character: no dictionary segmenter
+(jieba and friends) ships offline, and a character is the unit Chinese readers and tokenizers
+fall back to, so counts stay comparable across documents (a Chinese character carries roughly
+one English word's information over the 1-3 character words of a dictionary segmentation).
+Hangul is written with spaces and is left to the whitespace split. Punctuation-only tokens are
+kept by `tokens` (Gopher's symbol and alphabetic-word ratios need them) and dropped by `words`.
 """
 
 from __future__ import annotations
