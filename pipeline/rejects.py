@@ -24,6 +24,7 @@ GUARD_REASON, GUARD_RAW = "_guard_reason", "_guard_raw"  # internal: renamed by 
 
 # Core columns a document cannot lack: the ones pipeline/schema.py marks non-nullable (id, text, source).
 REQUIRED = tuple(name for name, (_, nullable) in CORE_COLUMNS.items() if not nullable)
+INPUT_REASONS = (*(f"null_{c}" for c in REQUIRED), "invalid_utf8")  # what invalid_document_reason says
 
 
 def raw_excerpt(value: Any) -> str | None:

@@ -143,6 +143,7 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
                     result = ctx.account_input_rejects(stage.run(ctx))
                 for side, frame in result.side_outputs.items():  # e.g. input rows set aside
                     frame.write.mode("overwrite").parquet(f"{tmp}/_{side}")
+                ctx.count_input_rejects(result.stats, tmp)
                 rows_in = result.rows_in if result.rows_in is not None else _count_inputs(stage, ctx)
                 seconds = time.time() - started
                 rows_out = int(result.stats.get("rows_out", 0))
@@ -165,6 +166,7 @@ def _execute(stage, ctx: StageContext, skip: bool, started: float) -> StageSumma
     fs = filesystem(ctx.output, ctx.spark)
     final = json.loads(fs.read_text(f"{ctx.output}/_stats.json"))
     final["seconds"] = round(seconds, 3)
+    ctx.count_input_rejects(final, ctx.output)  # from the written _rejected/, not another input pass
     write_stats(ctx.output, final, ctx.spark)
     return StageSummary(stage.name, ctx.run_id, ctx.output, rows_in, written.rows_out, seconds, status)
 

@@ -29,6 +29,7 @@ class StageContext:
     run_id: str
     # Input rows `read_documents` set aside (null required column, invalid UTF-8), with their reason.
     invalid_input: Any = None
+    input_rejects_attached: bool = False  # set by account_input_rejects: `_rejected/` will hold them
 
     def read_documents(self):
         """All inputs as one DataFrame, validated against the document schema.
@@ -69,19 +70,31 @@ class StageContext:
         return out.filter(F.col(REASON).isNull()).drop(REASON)
 
     def account_input_rejects(self, result: StageResult) -> StageResult:
-        """Add the rows `read_documents` set aside to the stage's stats and `_rejected` side output."""
-        from pipeline.rejects import REASON, add_counts
+        """Add the rows `read_documents` set aside to the stage's `_rejected` side output.
 
+        They are counted once written (`count_input_rejects`): reading the small side output
+        again is cheap, a separate pass over the input to count them was not (benchmarks/input_checks.py).
+        """
         if self.invalid_input is None:
             return result
-        counts = {r[REASON]: int(r["count"]) for r in self.invalid_input.groupBy(REASON).count().collect()}
-        if not counts:
-            return result
-        add_counts(result.stats, "rejected", counts)
+        self.input_rejects_attached = True
         previous = result.side_outputs.get("rejected")
         result.side_outputs["rejected"] = (self.invalid_input if previous is None else
                                            previous.unionByName(self.invalid_input, allowMissingColumns=True))
         return result
+
+    def count_input_rejects(self, stats: dict, out_dir: str) -> dict:
+        """Add the reasons of the input rows written to `out_dir/_rejected/` to `stats["rejected"]`."""
+        from pyspark.sql import functions as F
+
+        from pipeline.rejects import INPUT_REASONS, REASON, add_counts
+
+        if self.invalid_input is None or not self.input_rejects_attached:  # e.g. a skipped stage's pass-through
+            return stats
+        written = self.spark.read.parquet(f"{out_dir}/_rejected")
+        counts = {r[REASON]: int(r["count"]) for r in written.filter(F.col(REASON).isin(*INPUT_REASONS))
+                  .groupBy(REASON).count().collect()}
+        return add_counts(stats, "rejected", counts)
 
     @property
     def seed(self) -> int:
