@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         acc, completions = gsm8k_exact_match(model, tok, items, a.max_new_tokens, batch=a.gsm8k_batch)
         row = {"variant": variant, "token_perplexity": ppl, "tokens_scored": scored, "gsm8k_exact_match": acc,
                "gsm8k_items": len(items), "decode_tokens_per_s": tps, "model_bytes": model_bytes(model),
-               "quantize_seconds": round(qsecs, 1), "first_completion": completions[0]}
+               "quantize_seconds": round(qsecs, 1), "completions": completions}
         rows.append(row)
         d = 100 * (ppl / rows[0]["token_perplexity"] - 1)
         print(f"{variant:>9}: token_perplexity {ppl:.4f} ({d:+.2f}% vs {rows[0]['variant']}, {scored} tokens) | "
