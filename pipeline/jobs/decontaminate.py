@@ -23,7 +23,8 @@ BUNDLED_SETS = {"gsm8k_test": "gsm8k_test.jsonl.gz",  # pipeline/resources/eval/
 @dataclass
 class DecontaminateConfig:
     eval_path: str = ""  # the training DAG's held-out evaluation JSONL, checked as the set "eval"
-    bundled: list[str] = field(default_factory=lambda: ["gsm8k_test"])  # sets shipped with the pipeline
+    # sets shipped with the pipeline: what trainer evaluate scores (GSM8K test, the held-out real text)
+    bundled: list[str] = field(default_factory=lambda: ["gsm8k_test", "heldout_text"])
     eval_sets: dict[str, str] = field(default_factory=dict)  # more sets: name -> JSONL path
     text_fields: list[str] = field(default_factory=lambda: ["text", "prompt", "question", "answer", "completion",
                                                             "query", "context", "passage"])

@@ -98,8 +98,10 @@ def test_decontaminate_stage(spark, data_root, run_stage_in, tmp_path):
     rejected = spark.read.parquet(f"{s.output}/_rejected").collect()
     assert [r["reject_reason"] for r in rejected] == ["decontaminate_13gram_eval"] and rejected[0]["decon_matches"] >= 1
     stats = read_stats(s.output)
-    assert stats["dropped"] == {"decontaminate_13gram_eval": 1, "decontaminate_13gram_gsm8k_test": 0}
+    assert stats["dropped"] == {"decontaminate_13gram_eval": 1, "decontaminate_13gram_gsm8k_test": 0,
+                                "decontaminate_13gram_heldout_text": 0}
     assert stats["eval"]["eval"]["items"] == 1 and stats["eval"]["gsm8k_test"]["items"] == 1319
+    assert stats["eval"]["heldout_text"]["items"] > 0
 
 
 @pytest.mark.slow
@@ -123,5 +125,6 @@ def test_decontaminate_checks_every_eval_set_by_default(spark, data_root, run_st
                      [f"decontaminate.eval_sets.task={task}"])
     assert s.rows_out == 1
     stats = read_stats(s.output)
-    assert stats["dropped"] == {"decontaminate_13gram_gsm8k_test": 1, "decontaminate_13gram_task": 2}
+    assert stats["dropped"] == {"decontaminate_13gram_gsm8k_test": 1, "decontaminate_13gram_task": 2,
+                                "decontaminate_13gram_heldout_text": 0}
     assert stats["dropped_total"] == 3
