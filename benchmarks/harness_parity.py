@@ -110,7 +110,8 @@ def evaluate(lm, root: Path) -> tuple[dict, list[float], list[str], float]:
     out = lm_eval.simple_evaluate(model=lm, tasks=["gsm8k_mc", "gsm8k_gen"], log_samples=True,
                                   task_manager=TaskManager(include_path=str(root), include_defaults=False))
     lls = [float(r[0][0]) for s in out["samples"]["gsm8k_mc"] for r in s["resps"]]
-    gens = [s["resps"][0][0] for s in out["samples"]["gsm8k_gen"]]
+    # one sample per document and filter: the generation is the same under both filters
+    gens = [g for _, g in sorted({s["doc_id"]: s["resps"][0][0] for s in out["samples"]["gsm8k_gen"]}.items())]
     return out["results"], lls, gens, time.perf_counter() - t0
 
 
@@ -122,6 +123,7 @@ def main() -> None:
     ap.add_argument("--gen-items", type=int, default=10)
     ap.add_argument("--max-gen-toks", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default); 1 on a busy machine")
     args = ap.parse_args()
 
     import tempfile
@@ -131,6 +133,8 @@ def main() -> None:
 
     from trainer.eval.lm_eval_adapter import PipelineLM
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model_dir = args.model or smollm2_hf_folder(args.cache)
     root = Path(tempfile.mkdtemp(prefix="harness-parity-"))
     write_tasks(root, args.mc_items, args.gen_items)
