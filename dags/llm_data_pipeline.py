@@ -171,7 +171,7 @@ with DAG(
         """The base model's tokenizer.json ("" without a base), importing the model on first use."""
         import subprocess
 
-        from trainer.orchestration import base_model_dir
+        from trainer.base_orchestration import base_model_dir
 
         if not params["base_model"]:
             return ""

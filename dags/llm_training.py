@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from pipeline.config import TOKENS_ASSET_NAME
 from pipeline.orchestration import default_data_root
-from trainer import orchestration
+from trainer import base_orchestration, orchestration
 
 REPO = Path(__file__).resolve().parent.parent
 tokens = Asset(name=TOKENS_ASSET_NAME)
@@ -79,7 +79,7 @@ with DAG(
                             description="Empty: pretrain the preset from scratch. smollm2-135m-instruct, an HF "
                                         "Llama folder, a .gguf or an imported run dir: continued pretraining "
                                         "of it (its shape; preset ignored). Tokens must be in its vocabulary."),
-        **defaults_as_params({k: v for k, v in orchestration.BASE_PARAMS.items() if k != "base_model"},
+        **defaults_as_params({k: v for k, v in base_orchestration.BASE_PARAMS.items() if k != "base_model"},
                              {"base_lr": "Base: continued-pretraining peak LR",
                               "base_warmup_steps": "Base: warmup steps", "base_seq_len": "Base: window length"}),
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from trainer.base_orchestration import base_sets, import_base_command
+
 
 def _events(triggering_asset_events: Any, asset_name: str) -> Iterable[Any]:
     """Asset events from Airflow's `triggering_asset_events` (a mapping of asset -> events)."""
@@ -288,42 +290,6 @@ def dag_report_command(params: Mapping, triggering_asset_events: Any, run_id: st
     return shlex.join(["python", "-m", "pipeline", "report", "--run", run, "--data-root", params["data_root"],
                        "--training-dir", out_dir, "--eval-report", f"{out_dir}/eval/report.json",
                        "--out", f"{out_dir}/report.html"])
-
-
-# A released base instead of pretraining from scratch (trainer/model/hf_import.py): import it (cached under
-# <data_root>/models/<name>), continue pretraining it on the curated shards, then SFT and GRPO as usual.
-
-# Defaults of the optional DAG params for a base: continued pretraining at a low LR with a short warmup
-# (of the order YaRN continues Llama 2 at: 2e-5, trainer/train/extend.py), on windows short enough for a
-# CPU; base_model "" keeps training from scratch.
-BASE_PARAMS = {"base_model": "", "base_lr": 3e-5, "base_warmup_steps": 5, "base_seq_len": 256}
-
-
-def base_model_dir(base_model: str, data_root: str) -> str:
-    """Where `base_model` is (or will be) imported: an already imported run dir as is; else
-    `<data_root>/models/<name>` (the name, or a folder's or a .gguf's stem), as `trainer import-model` names it."""
-    path = Path(base_model)
-    if (path / "model_config.json").is_file() and (path / "checkpoints").is_dir():
-        return str(path)
-    name = base_model if "/" not in base_model and not base_model.endswith(".gguf") else Path(base_model.rstrip("/")).stem
-    return str(Path(data_root) / "models" / name)
-
-
-def import_base_command(base_model: str, data_root: str) -> str:
-    """`trainer import-model` into base_model_dir (a finished import there is reused)."""
-    out = base_model_dir(base_model, data_root)
-    if Path(out) == Path(base_model):
-        return shlex.join(["test", "-f", f"{out}/model_config.json"])  # already a run: nothing to import
-    return shlex.join([*launcher("import-model"), "--source", base_model, "--out", out])
-
-
-def base_sets(params: Mapping) -> list[str]:
-    """`--set`s that make the pretrain task continue the base (its shape, LR, warmup, window); [] without one."""
-    p = {k: _param(params, BASE_PARAMS, k) for k in BASE_PARAMS}
-    if not p["base_model"]:
-        return []
-    return [f"init_from={base_model_dir(p['base_model'], params['data_root'])}", f"lr={p['base_lr']}",
-            f"warmup_steps={p['base_warmup_steps']}", f"seq_len={p['base_seq_len']}"]
 
 
 def dag_import_base_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:

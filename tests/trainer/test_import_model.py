@@ -199,10 +199,10 @@ def test_continued_pretraining_takes_the_base_shape_and_refuses_another_vocabula
 
 
 def test_base_model_dir_names_the_import_as_the_command_does(tmp_path):
+    from trainer.base_orchestration import base_model_dir, base_sets, import_base_command
     from trainer.model.checkpoint import save_transformer
     from trainer.model.hf_import import default_out
     from trainer.model.transformer import ModelConfig, Transformer
-    from trainer.orchestration import base_model_dir, base_sets, import_base_command
 
     for source in ("smollm2-135m-instruct", "/m/SmolLM2-hf/", "/m/x.Q4_1.gguf"):
         assert base_model_dir(source, "/d") == str(default_out(source, "/d"))
