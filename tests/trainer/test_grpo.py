@@ -137,14 +137,11 @@ def test_val_split_prompts_stay_out_of_training(tmp_path):
     """trainer.eval.evaluate scores RL records of the val split as held out: GRPO must not train on them."""
     import json
 
-    from trainer.eval.metrics import split_of
-
     records = [{"id": f"rec{i}", "prompt_text": f"{i}+0=", "answer": str(i), "checker": "arithmetic",
-                "tolerance": None} for i in range(40)]
+                "tolerance": None, "split": "val" if i % 3 == 0 else "train"} for i in range(40)]
     (tmp_path / "rl.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    (tmp_path / "index.json").write_text(json.dumps({"seed": 3, "val_fraction": 0.3}))
     kept = rollout.load_prompts(tmp_path)
-    val = {r["id"] for r in records if split_of(r["id"], 3, 0.3) == "val"}
+    val = {r["id"] for r in records if r["split"] == "val"}
     assert val and kept and len(kept) + len(val) == 40
     assert not {r["id"] for r in kept} & val
     assert len(rollout.load_prompts(tmp_path / "rl.jsonl", train_split_only=False)) == 40

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,18 +51,12 @@ class HeldOutItem:
     record: dict
 
 
-def split_of(record_id: str, seed: int, val_fraction: float) -> str:
-    """The tokenize stage's split of a chat record (pipeline/tokenize/chat_data.py: a CRC32 of
-    seed and id), re-implemented here because trainer/ does not import pipeline/."""
-    return "val" if zlib.crc32(f"{seed}\x00{record_id}".encode()) / 2**32 < val_fraction else "train"
-
-
 def held_out_items(tokens_dir: str | Path, max_items: int = 0) -> list[HeldOutItem]:
-    """SFT records of the val split (sft.jsonl's "split") and RL records (rl.jsonl) that fall in the
-    val split by the same rule, so neither SFT nor GRPO trained on them."""
+    """SFT and RL records the tokenize stage put in the val split (their "split", decided from their
+    source documents: pipeline/splits.py), so neither SFT nor GRPO trained on them. A record without a
+    split cannot be shown to be held out and is not scored."""
     root = Path(tokens_dir)
     index = json.loads((root / "index.json").read_text())
-    seed, val_fraction = int(index.get("seed", 0)), float(index.get("val_fraction", 0.0))
     items: list[HeldOutItem] = []
     sft = root / index.get("sft_jsonl", "sft.jsonl")
     for rec in _jsonl(sft):
@@ -71,7 +64,7 @@ def held_out_items(tokens_dir: str | Path, max_items: int = 0) -> list[HeldOutIt
             answer = rec["completion"].removesuffix("\n").removesuffix(IM_END)
             items.append(HeldOutItem(rec["id"], "sft", rec["prompt"], answer, rec))
     for rec in _jsonl(root / index.get("rl", "rl.jsonl")):
-        if rec.get("split", split_of(rec["id"], seed, val_fraction)) == "val":
+        if rec.get("split") == "val":
             items.append(HeldOutItem(rec["id"], "rl", rec["prompt_text"], str(rec["answer"]), rec))
     return items[:max_items] if max_items > 0 else items
 

@@ -16,7 +16,6 @@ import torch
 
 from trainer.config import ConfigError
 from trainer.eval import rewards
-from trainer.eval.metrics import split_of
 from trainer.infer.generate import generate
 from trainer.model.transformer import Transformer
 
@@ -49,18 +48,15 @@ class TokenizerCodec:
 
 def load_prompts(data: str | Path, train_split_only: bool = True) -> list[dict]:
     """rl.jsonl records (`prompt_text` rendered with the chat template by the tokenize stage). With
-    `train_split_only`, records of the val split (the tokenize stage's rule: CRC32 of seed and id against
-    index.json's val_fraction) stay out: trainer evaluate scores them as held-out items."""
+    `train_split_only`, records of the val split (their "split", which the tokenize stage decides from
+    their source documents) stay out: trainer evaluate scores them as held-out items."""
     path = Path(data)
-    index_file = path / "index.json" if path.is_dir() else path.parent / "index.json"
     path = path / "rl.jsonl" if path.is_dir() else path
     if not path.is_file():
         raise ConfigError(f"{path} not found: did the tokenize stage get synth RL records?")
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
-    seed, val_fraction = int(index.get("seed", 0)), float(index.get("val_fraction", 0.0))
     if train_split_only:
-        records = [r for r in records if r.get("split", split_of(r["id"], seed, val_fraction)) == "train"]
+        records = [r for r in records if r.get("split") != "val"]
     for r in records:
         if "prompt_text" not in r:
             r["prompt_text"] = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in r["messages"])
