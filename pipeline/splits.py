@@ -36,11 +36,6 @@ def sources_split(source_ids: Iterable[str], seed: int, val_fraction: float) -> 
     return TRAIN if splits == {TRAIN} else MIXED
 
 
-def derived_split(source_ids: Iterable[str], seed: int, val_fraction: float) -> str:
-    """The split of a derived record: val only if all its sources are val (a mixed record trains)."""
-    return VAL if sources_split(source_ids, seed, val_fraction) == VAL else TRAIN
-
-
 def check_val_fraction(val_fraction: float) -> None:
     if not 0 <= val_fraction < 1:
         raise ValueError(f"run.val_fraction must be in [0, 1), got {val_fraction}")
