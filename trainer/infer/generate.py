@@ -71,7 +71,7 @@ class Decoder:
     position; speculative decoding (trainer/infer/speculative.py) feeds several at once and rolls back."""
 
     def __init__(self, model: torch.nn.Module, prompts: list[list[int]], max_new_tokens: int,
-                 use_cache: bool = True, pad_id: int = 0):
+                 use_cache: bool = True, pad_id: int = 0, kv_policy=None):
         device, dtype = model_device_dtype(model)
         tokens, valid = left_pad(prompts, pad_id)
         self.model, self.use_cache = model, use_cache
@@ -84,7 +84,10 @@ class Decoder:
         self.positions = positions_from_valid(self.valid)
         self.length = self.prompt_width  # slots filled
         self.seen = 0  # slots the model has processed (cached)
-        self.cache = KVCache(model.cfg, self.batch, capacity, dtype, device) if use_cache else None
+        self.cache = None
+        if use_cache:  # kv_policy: a token budget, trainer/infer/kv_eviction.py
+            self.cache = (kv_policy.make_cache(model.cfg) if kv_policy is not None
+                          else KVCache(model.cfg, self.batch, capacity, dtype, device))
 
     def append(self, tokens: torch.Tensor) -> None:
         """Write (B, n) tokens after the filled slots (not yet run through the model)."""
@@ -116,12 +119,12 @@ class Decoder:
 def generate(model: torch.nn.Module, prompt_ids: list[list[int]], max_new_tokens: int,
              temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0, stop_ids: Iterable[int] = (),
              generator: torch.Generator | None = None, use_cache: bool = True,
-             pad_id: int = 0) -> GenerationOutput:
+             pad_id: int = 0, kv_policy=None) -> GenerationOutput:
     """Continue each prompt by up to `max_new_tokens` tokens (see the module docstring)."""
     was_training = model.training
     model.eval()
     stops = set(int(s) for s in stop_ids)
-    dec = Decoder(model, prompt_ids, max_new_tokens, use_cache, pad_id)
+    dec = Decoder(model, prompt_ids, max_new_tokens, use_cache, pad_id, kv_policy)
     b = dec.batch
     tokens: list[list[int]] = [[] for _ in range(b)]
     logprobs: list[list[float]] = [[] for _ in range(b)]

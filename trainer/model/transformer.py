@@ -19,7 +19,7 @@ from torch.utils.checkpoint import checkpoint
 from trainer.model import rope
 from trainer.model.moe import MoE
 
-ATTENTION_IMPLS = ("sdpa", "triton", "torch")
+ATTENTION_IMPLS = ("sdpa", "triton", "torch", "nsa")
 
 
 @dataclass
@@ -38,7 +38,8 @@ class ModelConfig:
     #                 "original_max_position_embeddings": 2048, ...}; None: plain RoPE.
     rope_scaling: dict | None = None
     tie_embeddings: bool = True
-    attention: str = "sdpa"  # "sdpa" (torch), or "triton"/"torch" through kernels.attention
+    attention: str = "sdpa"  # "sdpa" (torch), or "triton"/"torch" through kernels.attention, or "nsa"
+    nsa: dict | None = None  # attention "nsa": trainer.model.nsa.NSAConfig fields (None: the paper's defaults)
     init_std: float = 0.02
     gradient_checkpointing: bool = False  # recompute each block in backward: memory for time
     # Mixture of experts (trainer/model/moe.py); n_experts 0 keeps every MLP dense (the default).
@@ -130,6 +131,8 @@ class Attention(nn.Module):
         k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = rope.apply_rotary(q, cos, sin), rope.apply_rotary(k, cos, sin)
+        if kv is not None and hasattr(kv, "attend"):  # KV eviction (trainer/infer/kv_eviction.py) needs the weights
+            return self.wo(kv.attend(q, k, v, mask).transpose(1, 2).reshape(B, T, -1))
         if kv is not None:
             k, v = kv.update(k, v)
             if mask is None and k.shape[2] != T:  # causal, bottom-right: the new tokens follow the cache
@@ -162,7 +165,12 @@ class Block(nn.Module):
     def __init__(self, cfg: ModelConfig, layer_id: int = 0):
         super().__init__()
         self.attention_norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.attention = Attention(cfg)
+        if cfg.attention == "nsa":  # native sparse attention (trainer/model/nsa.py)
+            from trainer.model.nsa import NSAAttention
+
+            self.attention = NSAAttention(cfg)
+        else:
+            self.attention = Attention(cfg)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         if cfg.is_moe_layer(layer_id):
             self.feed_forward = MoE(cfg.dim, cfg.ffn_dim, cfg.n_experts, cfg.moe_top_k, cfg.moe_capacity_factor)
