@@ -67,6 +67,13 @@ class TrainConfig(EngineConfig):
     keep_checkpoints: int = 2  # 0: keep all
     # Peak FLOP/s of one device for MFU; 0: look the device up (trainer/train/metrics.py), else no MFU.
     peak_flops: float = 0.0
+    # Parallel degrees beyond ZeRO data parallelism (trainer/parallel/mesh.py): tensor, pipeline,
+    # sequence (Ulysses), context (ring attention), expert. dp = world size / (tp·pp·sp·cp).
+    tp: int = 1
+    pp: int = 1
+    sp: int = 1
+    cp: int = 1
+    ep: int = 1
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, cls: type = TrainConfig) -> Any:

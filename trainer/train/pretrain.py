@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from trainer.config import ConfigError, TrainConfig, coerce_model_overrides, to_
 from trainer.model import moe
 from trainer.model.checkpoint import latest_tag, load_weights
 from trainer.model.transformer import ModelConfig, Transformer, cross_entropy, flops_per_token, model_config
+from trainer.parallel import mesh
 from trainer.train import base_model, checkpoint, distributed, zero
 from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice, val_batches
 from trainer.train.metrics import MetricsLog, Throughput, device_peak_flops
@@ -72,11 +74,26 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
     for name in ("steps", "micro_batch_size", "grad_accum", "log_every"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    parallel_layout(cfg, mcfg, seq_len)
     cfg.lr = zero.peak_lr(cfg)
     on_gpu = distributed.configure_accelerator()
     precision = zero.resolve_precision(cfg.precision, on_gpu)
     zero.deepspeed_config(cfg, 1, precision)  # validates stage and optimizer
     return Plan(cfg, mcfg, shards, seq_len, precision, on_gpu)
+
+
+def parallel_layout(cfg: TrainConfig, mcfg: ModelConfig, seq_len: int) -> None:
+    """Refuse impossible parallel degrees (trainer/parallel/mesh.py), all reasons at once; the launcher's
+    WORLD_SIZE is the world. Degrees above 1 are checked exactly in tests/trainer/parallel but are
+    not yet part of this ZeRO loop, which says so rather than ignoring them."""
+    degrees = mesh.Degrees.of(cfg)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    reasons = mesh.check_model(degrees, world, mcfg, seq_len, cfg.zero_stage)
+    if reasons:
+        raise ConfigError("impossible parallel layout: " + "; ".join(reasons))
+    if not degrees.is_plain():
+        raise ConfigError(f"{degrees.describe(world)}: `trainer train` runs ZeRO data parallelism only; "
+                          "tp/pp/sp/cp/ep run in trainer/parallel (see trainer/README.md)")
 
 
 def seed_everything(seed: int) -> None:
