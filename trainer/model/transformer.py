@@ -121,6 +121,9 @@ class Attention(nn.Module):
         self.wk = nn.Linear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
         self.wv = nn.Linear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
+        # core(q, k, v) -> y replaces the causal kernel when the sequence is split across ranks
+        # (trainer/parallel: Ulysses all-to-all or ring attention); None: the local kernel.
+        self.core = None
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, kv=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -139,6 +142,8 @@ class Attention(nn.Module):
                 mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(k.shape[2] - T)
         if mask is not None:  # inference with padding or a cache: the kernels take only a causal flag
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=self.n_kv_heads != self.n_heads)
+        elif self.core is not None:
+            y = self.core(q, k, v)
         elif self.impl == "sdpa":
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_heads != self.n_heads)
         else:
