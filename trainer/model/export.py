@@ -64,6 +64,8 @@ def to_hf_state_dict(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[s
             raise CheckpointError(f"checkpoint lacks {key}")
         return state[key].detach().contiguous().clone()
 
+    if cfg.attention == "nsa":  # trainer/model/nsa.py: its compression MLPs and gates have no Llama tensors
+        raise CheckpointError("a model with NSA attention has no Hugging Face architecture to export to")
     out = {}
     for ours, theirs in HF_NAMES.items():
         for i in range(cfg.n_layers) if "{i}" in ours else [None]:
