@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     from tokenizers import Tokenizer
 
     from benchmarks.harness_parity import smollm2_hf_folder
+    from chat_templates import ChatTemplate
     from trainer.eval.real_eval import gsm8k_exact_match, gsm8k_items, read_jsonl, text_perplexity
     from trainer.infer.generate import generate
     from trainer.infer.load_model import load_model
@@ -102,7 +103,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         n = len(generate(model, prompt, a.decode_tokens).tokens[0])
         tps = n / (time.perf_counter() - t0)
-        acc, completions = gsm8k_exact_match(model, tok, items, a.max_new_tokens, batch=a.gsm8k_batch)
+        acc, completions = gsm8k_exact_match(model, tok, items, a.max_new_tokens, batch=a.gsm8k_batch,
+                                             template=ChatTemplate.beside(folder / "tokenizer.json"))
         row = {"variant": variant, "token_perplexity": ppl, "tokens_scored": scored, "gsm8k_exact_match": acc,
                "gsm8k_items": len(items), "decode_tokens_per_s": tps, "model_bytes": model_bytes(model),
                "quantize_seconds": round(qsecs, 1), "completions": completions}

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import answer_checkers
+from chat_templates import ChatTemplate
 from trainer.infer.generate import generate
 
 IM_START, IM_END, EOS = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
@@ -70,9 +71,11 @@ def gsm8k_items(path: str | Path, n: int = 0) -> list[GSM8KItem]:
     return items[:n] if n > 0 else items
 
 
-def chatml_prompt(question: str) -> str:
-    """SmolLM2-Instruct's ChatML turn (its template's default system prompt omitted)."""
-    return f"{IM_START}user\n{question}\n{GSM8K_INSTRUCTION}{IM_END}\n{IM_START}assistant\n"
+def chat_prompt(question: str, template: ChatTemplate | None = None) -> str:
+    """The user turn and the assistant's generation prompt in the model's own chat template (SmolLM2's
+    adds its default system prompt, as `apply_chat_template` does); ChatML when the model ships none."""
+    return (template or ChatTemplate()).render([{"role": "user", "content": f"{question}\n{GSM8K_INSTRUCTION}"}],
+                                               add_generation_prompt=True)
 
 
 def plain_prompt(question: str) -> str:
@@ -85,12 +88,15 @@ def is_right(completion: str, answer: str) -> bool:
 
 @torch.no_grad()
 def gsm8k_exact_match(model, tokenizer, items: list[GSM8KItem], max_new_tokens: int = 128, batch: int = 16,
-                      chat: bool = True) -> tuple[float, list[str]]:
-    """(share of items answered right, the completions), greedy, stopping at <|im_end|>/<|endoftext|>."""
+                      chat: bool = True, template: ChatTemplate | None = None) -> tuple[float, list[str]]:
+    """(share of items answered right, the completions), greedy, stopping at <|im_end|>/<|endoftext|>.
+    `chat`: prompts in `template` (the model's, e.g. `ChatTemplate.beside(tokenizer.json)`), else plain text."""
     if not items:
         raise ValueError("no GSM8K item to evaluate")
     stops = [i for i in (tokenizer.token_to_id(IM_END), tokenizer.token_to_id(EOS)) if i is not None]
-    render = chatml_prompt if chat else plain_prompt
+    def render(question: str) -> str:
+        return chat_prompt(question, template) if chat else plain_prompt(question)
+
     completions, right = [], 0
     for start in range(0, len(items), batch):
         chunk = items[start:start + batch]
