@@ -69,7 +69,8 @@ demo: setup
 BASE_MODEL ?= smollm2-135m-instruct
 BASE_RUN ?= demo-base
 BASE_PARAMS ?= "steps": 20, "micro_batch_size": 2, "sft_steps": 10, "sft_micro_batch_size": 2, \
-	"grpo_steps": 2, "grpo_group_size": 4, "grpo_prompts_per_step": 2, "grpo_max_new_tokens": 64, "eval_max_windows": 8,
+	"grpo_steps": 2, "grpo_group_size": 4, "grpo_prompts_per_step": 2, "grpo_max_new_tokens": 64, "eval_max_windows": 8, \
+	"base_gsm8k_items": 16, "base_heldout_max_tokens": 2048,
 demo-base: setup
 	mkdir -p $(DATA_ROOT)
 	$(BIN)/airflow db migrate >/dev/null
@@ -79,7 +80,7 @@ demo-base: setup
 	$(BIN)/airflow dags test llm_training -c '{$(BASE_PARAMS) "base_model": "$(BASE_MODEL)", "sft_config_file": "trainer/configs/sft_smollm2.yaml", "grpo_config_file": "trainer/configs/grpo_smollm2.yaml", "data_root": "$(DATA_ROOT)", "data_run_id": "$(BASE_RUN)", "out_dir": "$(DATA_ROOT)/$(BASE_RUN)/pretrain"}' \
 		> $(DATA_ROOT)/demo-base-training.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-base-training.log; exit 1)
 	@grep -oE "step +[0-9]+/[0-9]+ \| (val_)?loss [0-9.]+" $(DATA_ROOT)/demo-base-training.log
-	@cat $(DATA_ROOT)/$(BASE_RUN)/pretrain/eval/report.md
+	@for e in eval-base eval grpo/eval; do echo "== $$e"; cat $(DATA_ROOT)/$(BASE_RUN)/pretrain/$$e/report.md; done
 	@echo "continued: $(DATA_ROOT)/$(BASE_RUN)/pretrain   post-trained: $(DATA_ROOT)/$(BASE_RUN)/pretrain/grpo/hf"
 
 test: setup chromium

@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from pipeline.config import TOKENS_ASSET_NAME
 from pipeline.orchestration import default_data_root
-from trainer import base_orchestration, orchestration
+from trainer import base_orchestration, eval_orchestration, orchestration
 
 REPO = Path(__file__).resolve().parent.parent
 tokens = Asset(name=TOKENS_ASSET_NAME)
@@ -46,10 +46,13 @@ def command(macro: str, toggle: str | None = None) -> str:
     return line if toggle is None else "{% if params." + toggle + " %}" + line + "{% else %}exit 99{% endif %}"
 
 
-MACROS = {name: partial(getattr(orchestration, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
-          for name in ("pretrain_command", "export_command", "evaluate_command", "record_eval_command",
-                       "report_command", "sft_command", "grpo_command", "grpo_export_command",
-                       "extend_command", "extend_export_command", "import_base_command")}
+MACROS = {name: partial(getattr(module, f"dag_{name}"), asset_name=TOKENS_ASSET_NAME)
+          for module, names in (
+              (orchestration, ("pretrain_command", "export_command", "record_eval_command", "report_command",
+                               "sft_command", "grpo_command", "grpo_export_command", "extend_command",
+                               "extend_export_command", "import_base_command")),
+              (eval_orchestration, ("evaluate_command", "evaluate_base_command", "evaluate_posttrained_command")))
+          for name in names}
 
 
 def defaults_as_params(defaults: dict, titles: dict[str, str]) -> dict[str, Param]:
@@ -82,6 +85,9 @@ with DAG(
         **defaults_as_params({k: v for k, v in base_orchestration.BASE_PARAMS.items() if k != "base_model"},
                              {"base_lr": "Base: continued-pretraining peak LR",
                               "base_warmup_steps": "Base: warmup steps", "base_seq_len": "Base: window length"}),
+        **defaults_as_params(eval_orchestration.BASE_EVAL_PARAMS,
+                             {"base_gsm8k_items": "Base: GSM8K test items per evaluated model",
+                              "base_heldout_max_tokens": "Base: held-out real-text tokens scored"}),
         "preset": Param("tiny", enum=["tiny", "125m", "1b"], title="Model preset",
                         description="trainer/model/transformer.py PRESETS; the vocabulary comes from the tokenizer."),
         "steps": Param(DEMO["steps"], type="integer", minimum=1, title="Training steps"),
@@ -105,7 +111,7 @@ with DAG(
                              description="Optional trainer/config.py YAML; the fields above override it."),
         "run_eval": Param(True, type="boolean", title="Evaluate",
                           description="Perplexity, task accuracy and speed of fp32/int8/int4 variants, then the report."),
-        "eval_variants": Param(orchestration.EVAL_VARIANTS, type="string", title="Evaluated variants"),
+        "eval_variants": Param(eval_orchestration.EVAL_VARIANTS, type="string", title="Evaluated variants"),
         "eval_max_windows": Param(DEMO["eval_max_windows"], type="integer", minimum=1,
                                   title="Perplexity windows (val shards)",
                                   description="Demo-sized (dags/demo.yaml); real-run default 64."),
@@ -126,6 +132,9 @@ with DAG(
     pretrain = task("pretrain", "pretrain_command", trigger_rule="none_failed")
     export = task("export", "export_command")
     evaluate = task("evaluate", "evaluate_command", "run_eval")
+    # with a base: the released model and the post-trained policy on the same real data, beside the run's
+    evaluate_base = task("evaluate_base", "evaluate_base_command", "base_model")
+    evaluate_posttrained = task("evaluate_posttrained", "evaluate_posttrained_command", "run_posttrain")
     record_eval = task("record_eval", "record_eval_command", "run_eval")
     # The report runs whatever else was skipped; it shows a missing evaluation as absent.
     report = task("report", "report_command", trigger_rule="none_failed")
@@ -136,5 +145,6 @@ with DAG(
     extend_export = task("extend_export", "extend_export_command", "run_extend")
 
     import_base >> pretrain >> export >> evaluate >> record_eval >> report
-    pretrain >> sft >> grpo >> grpo_export
+    import_base >> evaluate_base
+    pretrain >> sft >> grpo >> grpo_export >> evaluate_posttrained
     pretrain >> extend >> extend_export

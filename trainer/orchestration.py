@@ -158,32 +158,6 @@ def dag_extend_export_command(params: Mapping, triggering_asset_events: Any, run
     return export_command(extend_out_dir(out_dir), f"{extend_out_dir(out_dir)}/hf")
 
 
-EVAL_VARIANTS = "fp32,int8,int4-rtn,int4-gptq"
-
-
-def evaluate_command(model_dir: str, tokens_dir: str, eval_dir: str, variants: str = EVAL_VARIANTS,
-                     max_windows: int = 64, draft_dir: str = "", save_quantized: bool = False) -> str:
-    """`trainer evaluate` over an exported (or run, or quantized) model: <eval_dir>/report.json, .md, .png."""
-    args = [*launcher("evaluate"), "--model", model_dir, "--tokens", tokens_dir, "--out", eval_dir,
-            "--variants", variants, "--max-windows", str(max_windows)]
-    if draft_dir:
-        args += ["--draft", draft_dir]
-    if save_quantized:
-        args.append("--save-quantized")  # <eval_dir>/quantized/<variant>/, loadable by trainer.infer.load_model
-    return shlex.join(args)
-
-
-def dag_evaluate_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:
-    """Evaluates the HF export of this run (`<out_dir>/hf`, written by the export task) into `<out_dir>/eval`.
-    Optional params: eval_variants, eval_max_windows, eval_draft_dir, eval_save_quantized."""
-    tokens_dir, out_dir = dag_dirs(params, triggering_asset_events, run_id, asset_name)
-    return evaluate_command(f"{out_dir}/hf", tokens_dir, f"{out_dir}/eval",
-                            variants=params.get("eval_variants") or EVAL_VARIANTS,
-                            max_windows=int(params.get("eval_max_windows", 64)),
-                            draft_dir=params.get("eval_draft_dir", ""),
-                            save_quantized=bool(params.get("eval_save_quantized", False)))
-
-
 # Post-training (trainer/posttrain/sft.py, trainer/posttrain/grpo.py): pretrain -> sft -> grpo, each inside the pretraining run.
 
 def sft_out_dir(out_dir: str) -> str:

@@ -47,7 +47,8 @@ def test_dag_imports_and_exposes_its_form(airflow_env):
     assert upstream == {"import_base": [], "pretrain": ["import_base"], "export": ["pretrain"], "evaluate": ["export"],
                         "record_eval": ["evaluate"], "report": ["record_eval"], "sft": ["pretrain"],
                         "grpo": ["sft"], "grpo_export": ["grpo"], "extend": ["pretrain"],
-                        "extend_export": ["extend"]}
+                        "extend_export": ["extend"], "evaluate_base": ["import_base"],
+                        "evaluate_posttrained": ["grpo_export"]}
     assert {"run_eval", "run_posttrain", "run_extend", "sft_lora_rank", "grpo_group_size", "grpo_beta",
             "extend_seq_len", "eval_variants", "base_model", "base_lr", "base_seq_len"} <= set(dag.params.keys())
     assert all(t.retries >= 1 for t in dag.tasks)
@@ -81,10 +82,13 @@ def test_branch_toggles_render_a_skip(airflow_env):
     dag = training_dag()
     params = dict(dag.params.dump(), data_run_id="r1", data_root="/data")
     for task_id, toggle, module in (("sft", "run_posttrain", "trainer sft"), ("extend", "run_extend", "trainer extend"),
-                                    ("evaluate", "run_eval", "trainer evaluate")):
+                                    ("evaluate", "run_eval", "trainer evaluate"),
+                                    ("evaluate_posttrained", "run_posttrain", "trainer evaluate"),
+                                    ("evaluate_base", "base_model", "trainer evaluate")):
         template = Environment().from_string(dag.get_task(task_id).bash_command)
         for on in (True, False):
-            line = template.render(params={**params, toggle: on}, triggering_asset_events={}, run_id="manual__1",
+            value = ("smollm2-135m-instruct" if on else "") if toggle == "base_model" else on
+            line = template.render(params={**params, toggle: value}, triggering_asset_events={}, run_id="manual__1",
                                    **dag.user_defined_macros)
             assert (line == "exit 99") is (not on)
             assert (f"python -m {module} " in line) is on
@@ -125,7 +129,8 @@ def test_dag_trains_evaluates_and_reports_on_token_shards(airflow_env, tmp_path,
                              "data_run_id": "r1", "eval_max_windows": 4, "run_posttrain": False})
     assert str(run.state).endswith("success")
     states = {ti.task_id: str(ti.state).split(".")[-1] for ti in run.get_task_instances()}
-    assert states["sft"] == states["grpo"] == states["extend"] == "skipped"
+    assert states["sft"] == states["grpo"] == states["extend"] == states["evaluate_posttrained"] == "skipped"
+    assert states["import_base"] == states["evaluate_base"] == "skipped"  # no base model
     assert states["evaluate"] == states["report"] == "success"
     report = json.loads((out / "eval" / "report.json").read_text())
     assert report["metric"] == "token_perplexity"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from chat_templates import ChatTemplate
 from trainer.eval.metrics import METRIC, decode_speed, exact_match, held_out_items, token_perplexity
 from trainer.infer.load_model import ModelLoadError, load_model
 from trainer.quant.linear import QuantConfig, model_bytes
@@ -81,7 +82,8 @@ def evaluate(cfg: EvalConfig) -> dict:
         raise ValueError(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(VARIANTS + OPTIONAL_VARIANTS)}")
     loaded = load_model(cfg.model, device)
     shards = TokenShards(cfg.tokens)
-    tokenizer = Tokenizer.from_file(str(loaded.tokenizer or shards.tokenizer_path))
+    tokenizer_path = loaded.tokenizer or shards.tokenizer_path
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
     items = held_out_items(cfg.tokens, cfg.max_items)
     seq_len = cfg.seq_len or loaded.model.cfg.max_seq_len
     variants = cfg.variants
@@ -110,7 +112,7 @@ def evaluate(cfg: EvalConfig) -> dict:
                "peak_memory_bytes": None if working is None else weights + working,
                "model_bytes": weights,
                "quantize_seconds": round(quantize_s, 3)}
-        row |= real_columns(model, tokenizer, cfg, seq_len)
+        row |= real_columns(model, tokenizer, cfg, seq_len, ChatTemplate.beside(tokenizer_path))
         rows.append(row)
         print(f"{variant:>9}: {METRIC} {row[METRIC]:.4f} | exact_match {row['exact_match']} "
               f"({len(items)} items) | {tps:.1f} tok/s | {row['model_bytes']:,} bytes", flush=True)
@@ -127,8 +129,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     return report
 
 
-def real_columns(model, tokenizer, cfg: EvalConfig, seq_len: int) -> dict:
-    """Perplexity on real held-out text and GSM8K exact match, when their files are given."""
+def real_columns(model, tokenizer, cfg: EvalConfig, seq_len: int, template: ChatTemplate | None = None) -> dict:
+    """Perplexity on real held-out text and GSM8K exact match (prompts in the model's chat template),
+    when their files are given."""
     from trainer.eval.real_eval import gsm8k_exact_match, gsm8k_items, read_jsonl, text_perplexity
 
     cols: dict = {}
@@ -138,7 +141,8 @@ def real_columns(model, tokenizer, cfg: EvalConfig, seq_len: int) -> dict:
             model, tokenizer, texts, seq_len, cfg.heldout_max_tokens)
     if cfg.gsm8k:
         items = gsm8k_items(cfg.gsm8k, cfg.gsm8k_items)
-        cols["gsm8k_exact_match"] = gsm8k_exact_match(model, tokenizer, items, cfg.gsm8k_max_new_tokens)[0]
+        cols["gsm8k_exact_match"] = gsm8k_exact_match(model, tokenizer, items, cfg.gsm8k_max_new_tokens,
+                                                    template=template)[0]
         cols["gsm8k_items"] = len(items)
     return cols
 
@@ -270,6 +274,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="eval dir: report.json, report.md, tradeoff.png")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)} (or bf16)")
     p.add_argument("--max-windows", type=int, default=d.max_windows)
+    p.add_argument("--seq-len", type=int, default=d.seq_len,
+                   help="perplexity window (0: the model's max_seq_len; a base's 8192 needs long val windows)")
     p.add_argument("--max-items", type=int, default=d.max_items)
     p.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens)
     p.add_argument("--decode-tokens", type=int, default=d.decode_tokens)
@@ -287,7 +293,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_cli(a: argparse.Namespace) -> int:
     cfg = EvalConfig(model=a.model, tokens=a.tokens, out=a.out, variants=[v for v in a.variants.split(",") if v],
-                     max_windows=a.max_windows, max_items=a.max_items, max_new_tokens=a.max_new_tokens,
+                     max_windows=a.max_windows, seq_len=a.seq_len, max_items=a.max_items, max_new_tokens=a.max_new_tokens,
                      decode_tokens=a.decode_tokens, group_size=a.group_size, calib_samples=a.calib_samples,
                      draft=a.draft, save_quantized=a.save_quantized, device=a.device,
                      heldout_text=a.heldout_text, heldout_max_tokens=a.heldout_max_tokens, gsm8k=a.gsm8k,
