@@ -48,6 +48,9 @@ class ModelConfig:
     moe_layers: list[int] | None = None  # None: every layer (as Mixtral); else these layer indices
     moe_capacity_factor: float = 0.0  # 0: dropless; Switch Transformer trains with 1.0-1.25
     moe_aux_loss_coef: float = 0.01  # Switch Transformer's alpha (Fedus et al. 2021)
+    # > 0: the output head scores only these many token ids (buffer `head_ids`), every other id's logit is -inf.
+    # A speculative draft's cost is mostly its vocab-wide head; ids stay the full vocabulary's (exact acceptance).
+    head_vocab: int = 0
 
     def __post_init__(self):
         if self.n_kv_heads is None:
@@ -197,8 +200,10 @@ class Transformer(nn.Module):
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        if cfg.tie_embeddings:
+        self.output = nn.Linear(cfg.dim, cfg.head_vocab or cfg.vocab_size, bias=False)
+        if cfg.head_vocab:  # which ids the restricted head scores (filled by whoever builds the model)
+            self.register_buffer("head_ids", torch.arange(cfg.head_vocab))
+        elif cfg.tie_embeddings:
             self.output.weight = self.tok_embeddings.weight
         inv_freq, self.rope_scale = rope.inv_frequencies(cfg.head_dim, cfg.rope_theta, cfg.rope_scaling, cfg.max_seq_len)
         self.register_buffer("inv_freq", inv_freq, persistent=False)
@@ -248,7 +253,11 @@ class Transformer(nn.Module):
                 h = layer(h, cos, sin)
             else:
                 h = layer(h, cos, sin, None if cache is None else cache[i], mask)
-        return self.output(self.norm(h[:, -keep_last:] if keep_last else h))
+        logits = self.output(self.norm(h[:, -keep_last:] if keep_last else h))
+        if self.cfg.head_vocab:
+            full = logits.new_full((*logits.shape[:-1], self.cfg.vocab_size), float("-inf"))
+            return full.index_copy_(-1, self.head_ids, logits)
+        return logits
 
     def num_params(self, exclude_embedding: bool = False) -> int:
         n = sum(p.numel() for p in self.parameters())  # a tied weight is counted once
