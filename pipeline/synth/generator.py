@@ -10,6 +10,7 @@ The LLM backend is `pipeline.synth.llm_client.OpenAIChatGenerator`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,13 +83,20 @@ def rephrase_messages(text: str, style: str) -> list[dict[str, str]]:
 
 def sft_pair_messages(text: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": "You write instruction-tuning data grounded in a document."},
-            {"role": "user", "content": "Write one instruction a user could ask about the document below and "
-             "its answer, using only facts from the document. Reply with JSON only: "
-             f'{{"instruction": "...", "response": "..."}}\n\n{text}'}]
+            {"role": "user", "content": "Read the document below. Then write one question a user could ask about "
+             "it and the answer, using only facts from the document. Reply in exactly this form:\n"
+             f"Question: <the question>\nAnswer: <the answer>\n\nDocument:\n{text}"}]
+
+
+_LABELLED = re.compile(r"^\s*\**(?:instruction|question)\**\s*:\s*(?P<i>.+?)\s*\n\s*\**(?:response|answer)\**\s*:"
+                       r"\s*(?P<r>.+)$", re.I | re.S)
 
 
 def parse_sft_pair(raw: str | None) -> tuple[str, str] | None:
-    """(instruction, response) from a generator output, or None when malformed or empty."""
+    """(instruction, response) from a generator output, or None when malformed or empty.
+
+    JSON {"instruction", "response"} (fenced or not) or two labelled parts, "Question: ...\nAnswer: ..."
+    (small models keep to that shape far more often than to JSON)."""
     if not raw:
         return None
     raw = raw.strip()
@@ -97,7 +105,8 @@ def parse_sft_pair(raw: str | None) -> tuple[str, str] | None:
     try:
         obj = json.loads(raw)
     except ValueError:
-        return None
+        m = _LABELLED.match(raw)
+        obj = {"instruction": m["i"], "response": m["r"]} if m else None
     if not isinstance(obj, dict):
         return None
     inst, resp = str(obj.get("instruction") or "").strip(), str(obj.get("response") or "").strip()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+from pipeline.llm.journal import Journal
 from pipeline.progress import Progress
 from pipeline.synth.generator import ChatRequest
 
@@ -36,16 +37,22 @@ class LLMConfig:
     temperature: float = 0.7
     max_tokens: int = 1024
     cache_dir: str = ""  # empty: no cache; on a cluster use a path every executor can write
+    endpoint: str = ""  # a running server's base URL (overrides base_url); empty with model_path: start one
+    model_path: str = ""  # HF folder the synth stage serves with vLLM when no endpoint is given
+    gpu_memory_utilization: float = 0.15  # the started engine's KV-cache share (of RAM on CPU)
+    journal_dir: str = ""  # completed responses per partition (resume); empty: <stage output>.journal
 
 
 class OpenAIChatGenerator:
     name = "openai"
 
-    def __init__(self, cfg: LLMConfig, session: requests.Session | None = None):
+    def __init__(self, cfg: LLMConfig, session: requests.Session | None = None, journal: Journal | None = None):
         self.cfg = cfg
         self._session = session or requests.Session()
         self._lock = threading.Lock()
-        self.stats = {"requests": 0, "cache_hits": 0, "retries": 0, "failed": 0, "empty": 0, "ok": 0}
+        self.journal = journal  # completed responses by request hash: a rerun sends only the missing ones
+        self.stats = {"requests": 0, "cache_hits": 0, "journal_hits": 0, "retries": 0, "failed": 0, "empty": 0,
+                      "ok": 0, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0}
 
     def complete(self, requests_: list[ChatRequest]) -> list[str | None]:
         # LLM calls are the slow part of synthesis (seconds each): a line with rate and ETA every 10 s
@@ -57,8 +64,10 @@ class OpenAIChatGenerator:
             finally:
                 progress.advance()
 
+        t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=max(1, self.cfg.max_concurrency)) as pool:
             out = list(pool.map(one, requests_))
+        self._count("seconds", round(time.monotonic() - t0, 3))
         progress.finish()
         return out
 
@@ -76,17 +85,25 @@ class OpenAIChatGenerator:
 
     def _one(self, request: ChatRequest) -> str | None:
         key = self.cache_key(request.messages)
+        if self.journal is not None and (done := self.journal.get(key)) is not None:
+            self._count("journal_hits")
+            return done["content"]
         path = self._cache_path(key)
         if path is not None and path.is_file():
             self._count("cache_hits")
             return json.loads(path.read_text())["content"]
-        content = self._fetch(request.messages)
-        if content is None:
+        fetched = self._fetch(request.messages)
+        if fetched is None:
             return None
+        content, usage = fetched
+        self._count("prompt_tokens", usage.get("prompt_tokens", 0))
+        self._count("completion_tokens", usage.get("completion_tokens", 0))
         if not content.strip():
             self._count("empty")
             return None
         self._count("ok")
+        if self.journal is not None:
+            self.journal.put(key, content, usage)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -94,7 +111,7 @@ class OpenAIChatGenerator:
             os.replace(tmp, path)  # atomic: a concurrent reader never sees half an entry
         return content
 
-    def _fetch(self, messages: list[dict[str, str]]) -> str | None:
+    def _fetch(self, messages: list[dict[str, str]]) -> tuple[str, dict] | None:
         url = self.cfg.base_url.rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
         api_key = os.environ.get(self.cfg.api_key_env, "")
@@ -114,9 +131,9 @@ class OpenAIChatGenerator:
                 elif resp.status_code >= 400:
                     break  # a client error will not improve on retry
                 else:
-                    content = _content(resp.text)
-                    if content is not None:
-                        return content
+                    parsed = _content(resp.text)
+                    if parsed is not None:
+                        return parsed
             except (requests.Timeout, requests.ConnectionError):
                 pass
             if attempt < self.cfg.max_retries:
@@ -133,11 +150,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _content(text: str) -> str | None:
-    """The first choice's message content, or None when the body is not the expected JSON."""
+def _content(text: str) -> tuple[str, dict] | None:
+    """(first choice's message content, token usage), or None when the body is not the expected JSON."""
     try:
         obj = json.loads(text)
         content = obj["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
+        usage = obj.get("usage") or {}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
-    return content if isinstance(content, str) else None
+    if not isinstance(content, str) or not isinstance(usage, dict):
+        return None
+    return content, {k: int(v) for k, v in usage.items() if k in ("prompt_tokens", "completion_tokens")
+                     and isinstance(v, int)}

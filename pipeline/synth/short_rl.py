@@ -1,4 +1,10 @@
-"""Short RL: prompts with verifiable answers (arithmetic, unit conversion, a fact in the document)."""
+"""Short RL: prompts with verifiable answers (arithmetic, unit conversion, a fact in the document).
+
+With an LLM generator, arithmetic items become word problems: the pipeline picks the numbers and the
+operation and computes the answer; the model only writes the story around them. A problem that leaves
+out a number, gives the result away or is no question is dropped (`dropped_checker_failure`): the
+answer the RL set stores is always the computed one, never the model's.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.synth.checkers import DEFAULT_TOLERANCE, check
+from pipeline.synth.filters import FilterConfig, text_reason
+from pipeline.synth.generator import ChatRequest, Generator
 from pipeline.synth.records import rl_record
-from pipeline.synth.text import numeric_facts, seeded_rng
+from pipeline.synth.text import numeric_facts, seeded_rng, title_of
 
 NAME = "short_rl"
 
@@ -27,15 +35,44 @@ class ShortRlConfig:
     max_records: int = 2000
     tasks: list[str] = field(default_factory=lambda: ["arithmetic", "unit_conversion", "fact_extraction"])
     max_context_chars: int = 4000  # the document quoted in fact-extraction prompts
+    filters: FilterConfig = field(default_factory=lambda: FilterConfig(min_words=8, max_words=200))
 
 
-def _arithmetic(doc: dict, rng) -> tuple[str, str]:
+def _operands(doc: dict, rng) -> tuple[int, int, str, int, bool]:
     nums = [int(n) for n in _INT.findall(doc["text"])][:20]
     a, b = (rng.sample(nums, 2) if len(nums) >= 2 else (rng.randint(10, 999), rng.randint(10, 999)))
     op = rng.choice(["+", "-", "*"])
-    value = {"+": a + b, "-": a - b, "*": a * b}[op]
-    intro = "A document mentions the numbers {a} and {b}. " if len(nums) >= 2 else ""
-    return f"{intro.format(a=a, b=b)}What is {a} {op} {b}?", str(value)
+    return a, b, op, {"+": a + b, "-": a - b, "*": a * b}[op], len(nums) >= 2
+
+
+def _arithmetic(doc: dict, rng) -> tuple[str, str]:
+    a, b, op, value, from_doc = _operands(doc, rng)
+    intro = f"A document mentions the numbers {a} and {b}. " if from_doc else ""
+    return f"{intro}What is {a} {op} {b}?", str(value)
+
+
+OP_WORDS = {"+": "adding {b} to {a}", "-": "subtracting {b} from {a}", "*": "multiplying {a} by {b}"}
+
+
+def word_problem_messages(title: str, a: int, b: int, op: str) -> list[dict[str, str]]:
+    how = OP_WORDS[op].format(a=a, b=b)
+    return [{"role": "system", "content": "You write short math word problems."},
+            {"role": "user", "content": f"Write one short math word problem about \"{title}\". It must use the "
+             f"numbers {a} and {b} and be solved by {how}. End with the question. Do not give the answer "
+             "or the solution. Reply with the problem only."}]
+
+
+def problem_reason(problem: str, a: int, b: int, value: int, filters: FilterConfig) -> str | None:
+    """Why an LLM-written word problem cannot carry the computed answer, or None when it can."""
+    reason = text_reason(problem, filters)
+    if reason:
+        return reason
+    found = {int(n) for n in re.findall(r"(?<![\w.])-?\d+(?![\w])", problem.replace(",", ""))}
+    if a not in found or b not in found or "?" not in problem:
+        return "checker_failure"  # the computed answer would not follow from the problem as written
+    if value in found and value not in (a, b):
+        return "checker_failure"  # the problem gives its answer away
+    return None
 
 
 def _unit_conversion(rng) -> tuple[str, str]:
@@ -58,9 +95,10 @@ def _fact(doc: dict, rng, max_chars: int) -> tuple[str, str] | None:
     return question, number
 
 
-def generate(docs: list[dict], cfg: ShortRlConfig, seed: int):
+def generate(docs: list[dict], cfg: ShortRlConfig, seed: int, generator: Generator | None = None):
     counts: Counter = Counter()
-    records = []
+    records, pending = [], []
+    llm = generator is not None and generator.name != "template"
     for doc in docs:
         rng = seeded_rng(seed, NAME, doc["id"])
         task = rng.choice(cfg.tasks)
@@ -69,15 +107,35 @@ def generate(docs: list[dict], cfg: ShortRlConfig, seed: int):
             made = _fact(doc, rng, cfg.max_context_chars)
             if made is None:
                 task = "arithmetic"  # no number occurs exactly once: fall back to a computed answer
+        if made is None and task == "arithmetic" and llm:
+            a, b, op, value, _ = _operands(doc, rng)
+            pending.append((doc, a, b, value, ChatRequest("word_problem", word_problem_messages(title_of(doc), a, b, op))))
+            continue
         if made is None:
             made = _arithmetic(doc, rng) if task == "arithmetic" else _unit_conversion(rng)
-        question, answer = made
-        tolerance = DEFAULT_TOLERANCE[task] or None
-        record = rl_record(NAME, [doc["id"]], doc.get("domain"), question, answer, task, tolerance, task)
-        if not check(task, f"Answer: {answer}", answer, tolerance):  # never ship an item its own checker fails
-            counts["rejected_self_check"] += 1
+        _add(records, counts, doc, task, *made)
+    outputs = generator.complete([p[-1] for p in pending]) if pending else []
+    for (doc, a, b, value, _), out in zip(pending, outputs, strict=True):
+        if not out or not out.strip():
+            counts["dropped_no_response"] += 1
             continue
-        records.append(record)
-        counts[f"task_{task}"] += 1
-        counts["records"] += 1
+        problem = out.strip()
+        reason = problem_reason(problem, a, b, value, cfg.filters)
+        if reason:
+            counts[f"dropped_{reason}"] += 1
+            continue
+        _add(records, counts, doc, "arithmetic", problem, str(value), task_name="word_problem")
     return records, counts
+
+
+def _add(records: list, counts: Counter, doc: dict, checker: str, question: str, answer: str,
+         task_name: str | None = None) -> None:
+    task = task_name or checker
+    tolerance = DEFAULT_TOLERANCE[checker] or None
+    record = rl_record(NAME, [doc["id"]], doc.get("domain"), question, answer, checker, tolerance, task)
+    if not check(checker, f"Answer: {answer}", answer, tolerance):  # never ship an item its own checker fails
+        counts["dropped_checker_failure"] += 1
+        return
+    records.append(record)
+    counts[f"task_{task}"] += 1
+    counts["records"] += 1

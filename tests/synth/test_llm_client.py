@@ -102,8 +102,9 @@ def test_gives_up_after_retries_and_rejects_empty_output(server_factory, tmp_pat
 
 
 def test_sft_generator_counts_malformed_llm_output(server_factory, tmp_path):
-    server = server_factory(['{"instruction": "Why?", "response": "Because."}', "sure! here you go", "[1, 2]"])
+    server = server_factory(['{"instruction": "Why is the sky blue?", "response": "Because air scatters blue light."}',
+                             "sure! here you go", "[1, 2]"])
     gen = OpenAIChatGenerator(_cfg(server.url, tmp_path))
     records, counts = short_sft.generate(make_docs(2)[:3], short_sft.ShortSftConfig(), gen, seed=0)
-    assert len(records) == 1 and counts["rejected_malformed"] == 2
-    assert records[0]["messages"][-1] == {"role": "assistant", "content": "Because."}
+    assert len(records) == 1 and counts["dropped_unparseable"] == 2
+    assert records[0]["messages"][-1] == {"role": "assistant", "content": "Because air scatters blue light."}
