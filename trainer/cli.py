@@ -32,6 +32,7 @@ COMMANDS = (
     Command("extend", "trainer.train.extend", "long-context extension: continued pretraining with YaRN RoPE"),
     Command("sft", "trainer.posttrain.sft", "LoRA supervised fine-tuning on the chat SFT shards"),
     Command("grpo", "trainer.posttrain.grpo", "GRPO with verifiable rewards on the RL prompts"),
+    Command("distill", "trainer.posttrain.distill", "a small speculative draft distilled from a model (its layers, a restricted head)"),
     Command("import-model", "trainer.model.hf_import", "a released model (SmolLM2, an HF folder, a GGUF) as a run to continue"),
     Command("export", "trainer.model.export", "a DeepSpeed checkpoint as a Hugging Face model folder"),
     Command("quantize", "trainer.quant.command", "int8 / int4 (RTN, GPTQ) weight-only quantization of a model"),
