@@ -17,6 +17,10 @@ class TrainDomainConfig:
     labelled: str = ""  # optional JSONL with `text` and `label`; replaces the weak labels when set
     min_per_label: int = 5  # a domain with fewer confident examples is left out of the model
     heldout_fraction: float = 0.2
+    # The model trains on a bounded, seeded sample chosen on the executors (top-k by a hash of the id): the
+    # driver never holds more than max_train_docs texts of at most max_doc_chars, whatever the input size.
+    max_train_docs: int = 100_000
+    max_doc_chars: int = 20_000  # fastText reads the first `fasttext.max_tokens` (2000) tokens anyway
     fasttext: FastTextSettings = field(default_factory=FastTextSettings)
 
 
@@ -42,11 +46,15 @@ class TrainDomain(Stage):
             frame = ctx.spark.read.json(cfg.labelled)
             if not {"text", "label"} <= set(frame.columns):
                 raise UsageError(f"labelled file {cfg.labelled} needs `text` and `label` fields")
-            rows = [(str(r["label"]), r["text"]) for r in frame.select("label", "text").dropna().collect()]
+            picked = bounded_sample(frame.select("label", "text").dropna(), "text", ctx.seed, cfg.max_train_docs,
+                                    cfg.max_doc_chars)
+            rows = [(str(r["label"]), r["text"]) for r in picked.collect()]
             label_info = {"labelled_file": cfg.labelled}
         else:
-            texts = [r[0] for r in docs.select("text").collect()]
+            picked = bounded_sample(docs.select("id", "text"), "id", ctx.seed, cfg.max_train_docs, cfg.max_doc_chars)
+            texts = [r["text"] for r in picked.select("text").collect()]
             rows, label_info = weak_labels(texts, load_rules(cfg.keywords), cfg.min_per_label)
+            label_info["sampled_docs"] = len(texts)
         train_rows, held = split_heldout(rows, cfg.heldout_fraction, ctx.seed)
         model = train(train_rows, cfg.fasttext, ctx.seed)
         pred, _ = predict(model, [t for _, t in held], cfg.fasttext.max_tokens)
@@ -62,6 +70,15 @@ class TrainDomain(Stage):
         print(f"[train-domain] {len(labels)} domains, held-out accuracy {metrics['accuracy']:.3f} "
               f"macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} docs")
         return StageResult(stats={**report, "rows_out": 1}, rows_in=n_docs)
+
+
+def bounded_sample(df, key: str, seed: int, max_rows: int, max_chars: int):
+    """At most `max_rows` rows, picked by a seeded hash of `key` (the same rows on every rerun), texts cut to
+    `max_chars`. orderBy + limit plans as a top-k: each executor keeps its own k, the driver gets k rows."""
+    from pyspark.sql import functions as F
+
+    return (df.withColumn("text", F.substring("text", 1, max_chars))
+            .orderBy(F.xxhash64(F.lit(seed), F.col(key)), F.col(key)).limit(max_rows))
 
 
 STAGE = TrainDomain()
