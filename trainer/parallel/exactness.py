@@ -45,12 +45,17 @@ def clip_(params: list[torch.nn.Parameter], max_norm: float) -> None:
             p.grad.mul_(scale.item())
 
 
+def optimizer(params: list[torch.nn.Parameter], lr: float = 3e-3) -> torch.optim.AdamW:
+    return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.1, foreach=False)
+
+
 def train(model: torch.nn.Module, data: list[torch.Tensor], loss_fn: Callable, lr: float = 3e-3,
-          after_backward: Callable | None = None, on_first_grads: Callable | None = None) -> list[float]:
+          after_backward: Callable | None = None, on_first_grads: Callable | None = None,
+          max_norm: float | None = 1.0) -> list[float]:
     """AdamW steps over `data`; `loss_fn(model, window) -> (loss to backprop, loss to report)`;
     `after_backward(model)` reduces gradients across ranks where a layout needs it."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.1, foreach=False)
+    opt = optimizer(params, lr)
     losses = []
     for i, window in enumerate(data):
         opt.zero_grad(set_to_none=True)
@@ -60,7 +65,8 @@ def train(model: torch.nn.Module, data: list[torch.Tensor], loss_fn: Callable, l
             after_backward(model)
         if i == 0 and on_first_grads is not None:
             on_first_grads(model)
-        clip_(params, 1.0)
+        if max_norm is not None:
+            clip_(params, max_norm)
         opt.step()
         losses.append(float(reported))
     return losses
