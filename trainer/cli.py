@@ -39,6 +39,7 @@ COMMANDS = (
     Command("prune", "trainer.quant.prune", "magnitude / Wanda weight pruning, unstructured or 2:4, as a model folder"),
     Command("evaluate", "trainer.eval.evaluate", "perplexity, exact match and speed of a model and its quantized variants"),
     Command("lm-eval", "trainer.eval.lm_eval_adapter", "lm-evaluation-harness's CLI with the llm-pipeline model"),
+    Command("rag", "trainer.rag.command", "answer from a run's curated corpus through the served model, citing document ids"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 # The deepspeed launcher appends `--local_rank=N` right after the module, before the command name.
