@@ -1,0 +1,1 @@
+"""Retrieval-augmented answers on a run's curated corpus through the served model (`python -m trainer rag`)."""
