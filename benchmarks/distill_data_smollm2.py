@@ -1,16 +1,19 @@
 """Self-distillation data for a SmolLM2 speculative draft: SmolLM2-135M-Instruct's own chat answers
 (greedy and temperature 1) to prompts that are NOT the benchmark's, as JSONL lines
-{"ids": prompt + answer token ids, "loss_from": len(prompt)} that `python -m trainer distill --data` reads.
+{"ids": prompt + answer token ids, "loss_from": len(prompt), "top_ids"/"top_logits": SmolLM2's top-k
+next-token logits before each answer token} that `python -m trainer distill --data` reads (the logits
+come free with generation: a forward hook keeps each decode step's top-k, no second teacher pass).
 
     .venv/bin/python benchmarks/distill_data_smollm2.py --out data/distill/smollm2_selfgen.jsonl \\
-        --gsm8k 96 --docs 64 --new-tokens 128 --batch 16
+        --gsm8k 64 --docs 48 --new-tokens 128 --batch 16 --top-k 16
 
 Prompts: GSM8K *train* questions in SmolLM2's chat template (pipeline/resources/eval/gsm8k_train.jsonl.gz)
 and "Explain this in your own words" turns over the module docstrings of CPython standard-library modules
 that are not in the held-out set (pipeline/resources/eval/heldout_text.jsonl.gz lists those) and over
 paragraphs of Debian's licence texts (/usr/share/common-licenses). The benchmark
 (benchmarks/speculative_distilled.py) prompts with GSM8K *test* and the held-out docstrings: never these.
-Lines are appended batch by batch, so an interrupted run keeps what it made.
+Batches alternate greedy and temperature 1 and are appended as they finish, so an interrupted run keeps
+a mix of both.
 """
 
 from __future__ import annotations
@@ -68,10 +71,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=REPO / "data" / "distill" / "smollm2_selfgen.jsonl")
     p.add_argument("--cache", type=Path, default=REPO / "data" / "models")
-    p.add_argument("--gsm8k", type=int, default=96, help="GSM8K train questions (each answered greedy and at T=1)")
-    p.add_argument("--docs", type=int, default=64, help="docstring/licence prompts (each greedy and at T=1)")
+    p.add_argument("--gsm8k", type=int, default=64, help="GSM8K train questions (each answered greedy and at T=1)")
+    p.add_argument("--docs", type=int, default=48, help="docstring/licence prompts (each greedy and at T=1)")
     p.add_argument("--new-tokens", type=int, default=128)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--top-k", type=int, default=16, help="teacher logits kept per answer token")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -88,25 +92,32 @@ def main(argv=None) -> int:
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     template = ChatTemplate.beside(folder / "tokenizer.json")
     heldout = {r["id"].split(":")[-1] for r in read_jsonl(EVAL / "heldout_text.jsonl.gz")}
-    texts = [chat_prompt(it.question, template) for it in gsm8k_items(EVAL / "gsm8k_train.jsonl.gz", a.gsm8k)]
-    texts += [template.render([{"role": "user", "content": t}], add_generation_prompt=True)
-              for t in doc_prompts(heldout, a.docs)]
+    math = [chat_prompt(it.question, template) for it in gsm8k_items(EVAL / "gsm8k_train.jsonl.gz", a.gsm8k)]
+    docs = [template.render([{"role": "user", "content": t}], add_generation_prompt=True)
+            for t in doc_prompts(heldout, a.docs)]
+    texts = [t for i in range(max(len(math), len(docs))) for t in (math[i:i + 1] + docs[i:i + 1])]  # interleaved
     prompts = [tok.encode(t, add_special_tokens=False).ids for t in texts]
     stops = [tok.token_to_id(IM_END), tok.token_to_id(EOS)]
     a.out.parent.mkdir(parents=True, exist_ok=True)
+    steps: list[torch.return_types.topk] = []  # each decode step's top-k of the last position
+    model.register_forward_hook(lambda _m, _i, logits: steps.append(logits[:, -1].float().topk(a.top_k, -1)))
+    batches = [(start, temperature) for start in range(0, len(prompts), a.batch) for temperature in (0.0, 1.0)]
     t0, made = time.perf_counter(), 0
     with a.out.open("a") as f:
-        for temperature in (0.0, 1.0):
-            for start in range(0, len(prompts), a.batch):
-                chunk = prompts[start:start + a.batch]
-                out = generate(model, chunk, a.new_tokens, temperature=temperature, stop_ids=stops,
-                               generator=torch.Generator().manual_seed(start))
-                for prompt, new in zip(chunk, out.tokens, strict=True):
-                    f.write(json.dumps({"ids": prompt + new, "loss_from": len(prompt), "temperature": temperature}) + "\n")
-                    made += len(new)
-                f.flush()
-                print(f"T={temperature:g} {start + len(chunk)}/{len(prompts)} prompts, {made} answer tokens, "
-                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+        for n, (start, temperature) in enumerate(batches, 1):
+            chunk = prompts[start:start + a.batch]
+            steps.clear()
+            out = generate(model, chunk, a.new_tokens, temperature=temperature, stop_ids=stops,
+                           generator=torch.Generator().manual_seed(start))
+            for i, (prompt, new) in enumerate(zip(chunk, out.tokens, strict=True)):
+                top = steps[: len(new)]
+                f.write(json.dumps({"ids": prompt + new, "loss_from": len(prompt), "temperature": temperature,
+                                    "top_ids": [s.indices[i].tolist() for s in top],
+                                    "top_logits": [[round(v, 3) for v in s.values[i].tolist()] for s in top]}) + "\n")
+                made += len(new)
+            f.flush()
+            print(f"batch {n}/{len(batches)} (T={temperature:g}): {made} answer tokens, "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
 

@@ -10,12 +10,13 @@ other layer) starts close, and on SmolLM2-135M the 49,152 x 576 head is a fifth 
 draft scores only `head_vocab` ids (counted on the training text; ModelConfig.head_vocab), whose ids
 stay SmolLM2's so speculative acceptance stays exact.
 
-`--data`: a JSONL of the teacher's own outputs, {"ids": prompt + answer, "loss_from": len(prompt)}
-(benchmarks/distill_data_smollm2.py writes one): the loss is the cross-entropy on the teacher's tokens
-(sequence-level distillation, Kim & Rush 2016: on greedy outputs the token *is* the teacher's argmax,
-exactly what greedy speculation accepts). With `top_k` > 0 (always, for a token-shards dir of plain
-text) the loss is the forward KL to the teacher's next-token distribution over its top-k logits,
-computed once and cached in `<out>/teacher_topk.pt`. Trains with the DeepSpeed engine as SFT does;
+`--data`: a JSONL of the teacher's own outputs, {"ids": prompt + answer, "loss_from": len(prompt)}, and
+optionally "top_ids"/"top_logits", the teacher's top-k logits before each answer token
+(benchmarks/distill_data_smollm2.py records them while generating). With them, or with `top_k` > 0
+(always, for a token-shards dir of plain text: computed once, cached in `<out>/teacher_topk.pt`), the loss
+is the forward KL to the teacher's next-token distribution over its top-k; without, the cross-entropy on
+the teacher's tokens (sequence-level distillation, Kim & Rush 2016: on greedy outputs the token *is*
+the teacher's argmax, what greedy speculation accepts). Trains with the DeepSpeed engine as SFT does;
 `<out>` is a run in the pretraining layout (`load_model`, `trainer evaluate --draft <out>` read it).
 """
 
@@ -168,14 +169,14 @@ def _train(p: Plan, ctx: distributed.DistContext) -> dict:
     (out / "distill_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     seed_everything(cfg.seed)
     data = p.data
-    if cfg.top_k:
+    if cfg.top_k and data.top_ids is None:
         data = teacher_topk(p.teacher, data, cfg.top_k, out / "teacher_topk.pt", key=str(Path(cfg.teacher).resolve()))
     head_ids = head_ids_by_frequency(data, cfg.head_vocab, p.teacher.cfg.vocab_size) if cfg.head_vocab else None
     student = student_from_teacher(p.teacher, p.layer_ids, head_ids)
     student.tok_embeddings.weight.requires_grad_(cfg.train_embeddings)
     module = DistillLoss(student).to(ctx.device)
     engine, scheduler = deepspeed_engine(module, cfg, ctx.world_size, p.precision, cfg.steps)
-    n_val = int(len(data) * cfg.val_fraction) if len(data) > 1 else 0
+    n_val = max(1, int(len(data) * cfg.val_fraction)) if cfg.val_fraction > 0 and len(data) > 1 else 0
     train_idx, val_idx = torch.arange(len(data) - n_val), torch.arange(len(data) - n_val, len(data))
     sampler = EpochSampler(len(train_idx), cfg.seed)
     log = MetricsLog(out / "metrics.jsonl", ctx.is_main)
@@ -183,7 +184,8 @@ def _train(p: Plan, ctx: distributed.DistContext) -> dict:
     print(f"distilling {cfg.teacher} -> {len(p.layer_ids)} layers {p.layer_ids}, head {cfg.head_vocab or 'full'} ids | "
           f"{sum(q.numel() for q in module.parameters() if q.requires_grad) / 1e6:.2f}M trainable | "
           f"{len(train_idx)} train / {n_val} val sequences of <= {cfg.seq_len} tokens | "
-          f"{'KL to top-' + str(cfg.top_k) if cfg.top_k else 'CE on the teacher tokens'}", flush=True)
+          f"{'CE on the teacher tokens' if data.top_ids is None else f'KL to its top-{data.top_ids.shape[-1]}'}",
+          flush=True)
     engine.train()
     t0, interval = time.perf_counter(), []
     for step in range(1, cfg.steps + 1):

@@ -56,19 +56,34 @@ def _from_jsonl(path: Path, seq_len: int, vocab: int, limit: int) -> DistillSet:
             raise ConfigError(f"{path}:{n}: expected {{\"ids\": [...], \"loss_from\": n}} ({e})") from e
         if ids and (min(ids) < 0 or max(ids) >= vocab):
             raise ConfigError(f"{path}:{n}: token id {max(ids)} outside the teacher's vocabulary of {vocab}")
+        top = (rec["top_ids"], rec["top_logits"]) if "top_ids" in rec else None
+        if top is not None and not len(top[0]) == len(top[1]) == len(ids) - start:
+            raise ConfigError(f"{path}:{n}: top_ids/top_logits need one row per answer token ({len(ids) - start})")
         if len(ids) - start >= 1 and start >= 1:
-            rows.append((ids, start))
+            rows.append((ids, start, top))
     rows = rows[:limit] if limit else rows
     if not rows:
         raise ConfigError(f"{path}: no sequence with a prompt and at least one answer token")
+    if len({top is None for *_, top in rows}) > 1:
+        raise ConfigError(f"{path}: some lines carry top_ids/top_logits and some do not")
     tokens = torch.zeros(len(rows), seq_len, dtype=torch.long)
     targets, mask = torch.zeros_like(tokens), torch.zeros(len(rows), seq_len, dtype=torch.bool)
-    for r, (ids, start) in enumerate(rows):
+    k = len(rows[0][2][0][0]) if rows[0][2] is not None else 0
+    top_ids = torch.zeros(len(rows), seq_len, k, dtype=torch.int32)
+    top_logits = torch.zeros(len(rows), seq_len, k, dtype=torch.float16)
+    for r, (ids, start, top) in enumerate(rows):
         cut = max(0, len(ids) - 1 - seq_len)  # too long: keep the end (the answer), drop the prompt's start
         seq = torch.tensor(ids[cut:])
         n = len(seq) - 1
         tokens[r, :n], targets[r, :n] = seq[:-1], seq[1:]
         mask[r, :n] = torch.arange(cut + 1, cut + 1 + n) >= start  # target position t + 1 is an answer token
+        if k:  # row j is the distribution of answer token j, predicted at window slot start - 1 + j - cut
+            first = max(start - 1 - cut, 0)
+            skip = first - (start - 1 - cut)
+            top_ids[r, first:n] = torch.tensor(top[0][skip:], dtype=torch.int32)
+            top_logits[r, first:n] = torch.tensor(top[1][skip:], dtype=torch.float16)
+    if k:
+        return DistillSet(tokens, targets, mask, False, top_ids, top_logits)
     return DistillSet(tokens, targets, mask, is_plain_text=False)
 
 
