@@ -40,6 +40,7 @@ COMMANDS = (
     Command("evaluate", "trainer.eval.evaluate", "perplexity, exact match and speed of a model and its quantized variants"),
     Command("lm-eval", "trainer.eval.lm_eval_adapter", "lm-evaluation-harness's CLI with the llm-pipeline model"),
     Command("rag", "trainer.rag.command", "answer from a run's curated corpus through the served model, citing document ids"),
+    Command("fit-scaling", "trainer.experiments.command", "Chinchilla scaling-law fits of a sweep's runs (E, A, B, alpha, beta)"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 # The deepspeed launcher appends `--local_rank=N` right after the module, before the command name.
