@@ -51,11 +51,13 @@ def optimizer(params: list[torch.nn.Parameter], lr: float = 3e-3) -> torch.optim
 
 def train(model: torch.nn.Module, data: list[torch.Tensor], loss_fn: Callable, lr: float = 3e-3,
           after_backward: Callable | None = None, on_first_grads: Callable | None = None,
-          max_norm: float | None = 1.0) -> list[float]:
+          max_norm: float | None = 1.0, opt: torch.optim.Optimizer | None = None,
+          after_step: Callable | None = None) -> list[float]:
     """AdamW steps over `data`; `loss_fn(model, window) -> (loss to backprop, loss to report)`;
-    `after_backward(model)` reduces gradients across ranks where a layout needs it."""
+    `after_backward(model)` reduces gradients across ranks where a layout needs it;
+    `after_step(i, model, opt)` after step i (1-based), e.g. to save a checkpoint."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = optimizer(params, lr)
+    opt = opt or optimizer(params, lr)
     losses = []
     for i, window in enumerate(data):
         opt.zero_grad(set_to_none=True)
@@ -69,6 +71,8 @@ def train(model: torch.nn.Module, data: list[torch.Tensor], loss_fn: Callable, l
             clip_(params, max_norm)
         opt.step()
         losses.append(float(reported))
+        if after_step is not None:
+            after_step(i + 1, model, opt)
     return losses
 
 
