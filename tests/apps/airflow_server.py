@@ -2,6 +2,8 @@
 this repo's DAGs serialized into it, the simple auth manager with a password made for the test.
 
 No scheduler runs, so a triggered DAG run stays queued: enough to check what the REST API accepts.
+`launch` returns at once (migrate, reserialize and the server run in one background shell), so a
+test module can build its other fixtures meanwhile; `ready` waits for the health endpoint.
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,23 @@ class AirflowServer:
     url: str
     username: str
     password: str
+    process: subprocess.Popen
+    log: Path
+
+    def ready(self, timeout: float = 600) -> AirflowServer:
+        try:
+            _wait_http(f"{self.url}/api/v2/monitor/health", timeout=timeout)
+        except TimeoutError:
+            raise RuntimeError(f"Airflow api-server not healthy; log:\n{self.log.read_text()[-3000:]}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
 
 
-@contextmanager
-def airflow_api_server(home: Path) -> Iterator[AirflowServer]:
+def launch(home: Path) -> AirflowServer:
     home.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16)
     passwords = home / "passwords.json"
@@ -40,14 +54,11 @@ def airflow_api_server(home: Path) -> Iterator[AirflowServer]:
                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
                AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32), AIRFLOW__CORE__PARALLELISM="2")
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, capture_output=True, timeout=600)
-    api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=240)
-        yield AirflowServer(f"http://127.0.0.1:{port}", "admin", password)
-    finally:
-        os.killpg(api.pid, signal.SIGTERM)
-        api.wait(timeout=60)
+    airflow = shlex.quote(str(Path(sys.executable).parent / "airflow"))
+    script = (f"{airflow} db migrate && {airflow} dags reserialize && "
+              f"exec {airflow} api-server --host 127.0.0.1 --port {port}")
+    log = home / "launch.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(["bash", "-c", script], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    return AirflowServer(f"http://127.0.0.1:{port}", "admin", password, proc, log)

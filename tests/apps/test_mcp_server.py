@@ -15,30 +15,30 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.apps.airflow_server import airflow_api_server
-from tests.apps.corpus import build_run
+from tests.apps import airflow_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    with airflow_api_server(tmp_path_factory.mktemp("airflow-api")) as server:
-        yield server
+def airflow_launch(tmp_path_factory):
+    """Started first, so Airflow migrates and loads the DAGs while Spark builds the index."""
+    server = airflow_server.launch(tmp_path_factory.mktemp("airflow-api"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
-def pipeline_state(spark, tmp_path_factory):
+def airflow(airflow_launch, pipeline_state):
+    return airflow_launch.ready()
+
+
+@pytest.fixture(scope="module")
+def pipeline_state(airflow_launch, indexed_run):
     """A catalog with one finished run (funnel, drop reasons, an evaluation), its index and report."""
     from pipeline.catalog import Catalog
 
-    data_root = tmp_path_factory.mktemp("apps-data")
-    url = f"sqlite:///{data_root / 'catalog.sqlite'}"
-    os.environ["PIPELINE_CATALOG_URL"] = url  # the index stage records itself in this catalog
-    try:
-        build_run(spark, data_root, "apps")
-    finally:
-        del os.environ["PIPELINE_CATALOG_URL"]
+    data_root, url = indexed_run
     catalog = Catalog(url)
     catalog.start_stage("apps", "filter", str(data_root / "apps" / "filter"))
     catalog.finish_stage("apps", "filter", status="succeeded", rows_in=10, rows_out=6, seconds=1.5,
