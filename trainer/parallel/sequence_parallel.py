@@ -21,6 +21,7 @@ import importlib
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch.distributed.tensor import DTensor
 
 from trainer.model.transformer import Transformer
 from trainer.parallel.ring_attention import ring_attention
@@ -92,6 +93,8 @@ def chunk_loss(model: Transformer, window: torch.Tensor, group) -> tuple[torch.T
 
 
 def reduce_grads(model: torch.nn.Module, group) -> None:
+    """Sum gradients over the sequence group; a tensor-parallel (DTensor) gradient sums its local shard,
+    as the shards of one tp rank across the sequence group hold the same slice."""
     for p in model.parameters():
         if p.grad is not None:
-            dist.all_reduce(p.grad, group=group)
+            dist.all_reduce(p.grad.to_local() if isinstance(p.grad, DTensor) else p.grad, group=group)

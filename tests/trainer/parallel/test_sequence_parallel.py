@@ -15,3 +15,7 @@ def test_sequence_split_two_ranks_equals_single_rank(kind):
 
 def test_context_parallel_four_ranks_equals_single_rank():
     spawn(ranks_seq.split_matches_single_rank, 4, "ring", 3)
+
+
+def test_tensor_by_context_parallel_2d_mesh_equals_single_rank():
+    spawn(ranks_seq.tp_by_cp_matches_single_rank, 4, 3)
