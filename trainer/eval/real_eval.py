@@ -88,7 +88,8 @@ def is_right(completion: str, answer: str) -> bool:
 
 @torch.no_grad()
 def gsm8k_exact_match(model, tokenizer, items: list[GSM8KItem], max_new_tokens: int = 128, batch: int = 16,
-                      chat: bool = True, template: ChatTemplate | None = None) -> tuple[float, list[str]]:
+                      chat: bool = True, template: ChatTemplate | None = None,
+                      kv_policy=None) -> tuple[float, list[str]]:
     """(share of items answered right, the completions), greedy, stopping at <|im_end|>/<|endoftext|>.
     `chat`: prompts in `template` (the model's, e.g. `ChatTemplate.beside(tokenizer.json)`), else plain text."""
     if not items:
@@ -101,7 +102,7 @@ def gsm8k_exact_match(model, tokenizer, items: list[GSM8KItem], max_new_tokens: 
     for start in range(0, len(items), batch):
         chunk = items[start:start + batch]
         prompts = [tokenizer.encode(render(it.question), add_special_tokens=False).ids for it in chunk]
-        out = generate(model, prompts, max_new_tokens, stop_ids=stops)
+        out = generate(model, prompts, max_new_tokens, stop_ids=stops, kv_policy=kv_policy)  # infer/kv_eviction.py
         for it, toks, done in zip(chunk, out.tokens, out.finished, strict=True):
             text = tokenizer.decode(toks[:-1] if done else toks, skip_special_tokens=True)
             completions.append(text)
