@@ -7,6 +7,7 @@ and RL files in `pipeline/tokenize/chat_data.py`, the chat template in `pipeline
 """
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,8 @@ class Tokenize(Stage):
         from pyspark.sql import functions as F
 
         from pipeline.tokenize.bpe import EOS, strip_special_text, token_dtype
-        from pipeline.tokenize.shards import FORMAT, ShardWriter
+        from pipeline.tokenize.parallel_shards import META, PARTS_DIR, merge_shards, write_partition_shards
+        from pipeline.tokenize.shards import FORMAT
 
         vocab = tok.get_vocab_size()
         dtype, eos_id, tok_json = token_dtype(vocab), tok.token_to_id(EOS), tok.to_str()
@@ -178,20 +180,12 @@ class Tokenize(Stage):
                 # a seeded shuffle without orderBy's sampling pass (which would encode everything twice):
                 # hash buckets in a fixed number, each sorted, read back bucket by bucket
                 .repartition(cfg.order_buckets, "order").sortWithinPartitions("order", "id", "copy"))
-        writers = {s: ShardWriter(out, s, dtype, eos_id, cfg.shard_tokens) for s in ("train", "val")}
-        tokens: dict = {"train": {}, "val": {}}
-        docs_n = {"train": 0, "val": 0}
-        special = empty = 0
-        for r in rows.select("split", "domain", "ntok", "special", "data", "copy").toLocalIterator():
-            if r["copy"] == 0:
-                special += r["special"]
-            if r["ntok"] == 0:
-                empty += 1
-                continue
-            writers[r["split"]].add(np.frombuffer(r["data"], dtype=np.dtype(dtype).newbyteorder("<")))
-            tokens[r["split"]][r["domain"]] = tokens[r["split"]].get(r["domain"], 0) + r["ntok"] + 1
-            docs_n[r["split"]] += 1
-        shards = writers["train"].finish() + writers["val"].finish()
+        # the executors write the shards, bucket by bucket; the driver only merges their metadata (issue 21)
+        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
+        meta = [r.asDict() for r in rows.select("split", "domain", "ntok", "special", "data", "copy")
+                .mapInPandas(write_partition_shards(str(out), dtype, eos_id, cfg.shard_tokens), META).collect()]
+        shards, totals = merge_shards(out, meta, dtype, eos_id)
+        tokens, docs_n, special, empty = totals["tokens"], totals["docs"], totals["special"], totals["empty"]
         index = {"format": FORMAT, "dtype": dtype, "vocab_size": vocab, "eos_id": eos_id,
                  "tokenizer": "tokenizer.json", "shards": shards, "seed": ctx.seed,
                  "val_fraction": vf, "split_rule": "crc32(seed\\0id) < val_fraction; derived: all sources val",
