@@ -8,7 +8,9 @@ split by the run's rule (`pipeline/splits.py`) BEFORE any record is made, and a 
 ever combines documents of one split, so a val document's text never reaches a train record.
 """
 
+import dataclasses
 import json
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ class SynthConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     llm_partitions: int = 4  # partitions the LLM work is spread over (each runs llm.max_concurrency)
     group_by_cluster: bool = True  # long generators group by domain and semantic cluster
+    # A long generator sees at most this many documents of a group (the first by id), so an executor holds a
+    # bounded group however large the input (long_pretrain's greedy path stops at 2000 anyway)
+    max_docs_per_group: int = 2000
     short_pretrain: ShortPretrainConfig = field(default_factory=ShortPretrainConfig)
     short_sft: ShortSftConfig = field(default_factory=ShortSftConfig)
     short_rl: ShortRlConfig = field(default_factory=ShortRlConfig)
@@ -41,14 +46,22 @@ class SynthConfig:
     long_rl: LongRlConfig = field(default_factory=LongRlConfig)
 
 
-def _make_generator(cfg: SynthConfig):
+def _make_generator(cfg: SynthConfig, generator: str = "", part: str = "0"):
     if cfg.backend == "openai":
-        from pipeline.synth.llm_client import OpenAIChatGenerator
+        from pipeline.llm.endpoint import partition_generator
 
-        return OpenAIChatGenerator(cfg.llm)
+        return partition_generator(cfg.llm, cfg.llm.journal_dir, generator, part)
     from pipeline.synth.generator import TemplateGenerator
 
     return TemplateGenerator()
+
+
+def _llm_counts(generator, counts: Counter) -> None:
+    """The client's counters as llm_* (requests, retries, failed, tokens, seconds); the journal closed."""
+    if generator is not None and hasattr(generator, "stats"):
+        counts.update({f"llm_{k}": v for k, v in generator.stats.items()})
+        if getattr(generator, "journal", None) is not None:
+            generator.journal.close()
 
 
 def _frame(name: str, records: list[dict], counts: Counter):
@@ -66,16 +79,29 @@ class Synth(Stage):
     output_kind = "files"
 
     def run(self, ctx: StageContext) -> StageResult:
+        cfg: SynthConfig = ctx.settings
+        if cfg.backend not in ("template", "openai"):
+            raise UsageError(f"synth.backend must be 'template' or 'openai', got {cfg.backend!r}")
+        server = None
+        if cfg.backend == "openai":
+            from pipeline.llm import endpoint
+
+            jdir = endpoint.journal_dir(cfg.llm, ctx.output)
+            llm, server = endpoint.resolve(cfg.llm, os.path.dirname(jdir) if jdir else None,
+                                           ctx.config.run.data_root)
+            cfg = dataclasses.replace(cfg, llm=dataclasses.replace(llm, journal_dir=jdir))
+        try:
+            return self._run(ctx, cfg)
+        finally:
+            if server is not None:
+                server.stop()  # one engine per task: stopped whether the stage succeeded or not
+
+    def _run(self, ctx: StageContext, cfg: SynthConfig) -> StageResult:
         from pyspark.sql import functions as F
 
         from pipeline.splits import check_val_fraction, split_column
         from pipeline.synth import long_pretrain, long_rl, long_sft, short_pretrain, short_rl, short_sft
 
-        cfg: SynthConfig = ctx.settings
-        if cfg.backend not in ("template", "openai"):
-            raise UsageError(f"synth.backend must be 'template' or 'openai', got {cfg.backend!r}")
-        if cfg.backend == "openai" and not cfg.llm.model:
-            raise UsageError("synth.backend=openai needs synth.llm.model (the served model name)")
         try:
             check_val_fraction(ctx.config.run.val_fraction)
         except ValueError as e:
@@ -94,7 +120,7 @@ class Synth(Stage):
         seed = ctx.seed
         parts = []
         shorts = [(short_pretrain, cfg.short_pretrain, True), (short_sft, cfg.short_sft, True),
-                  (short_rl, cfg.short_rl, False)]
+                  (short_rl, cfg.short_rl, cfg.backend == "openai")]  # RL word problems only through an LLM
         for module, gcfg, needs_llm in shorts:
             if gcfg.enabled:
                 parts.append(self._short(docs, module, gcfg, cfg, seed, needs_llm))
@@ -104,7 +130,7 @@ class Synth(Stage):
                  (long_rl, cfg.long_rl, False)]
         for module, gcfg, _ in longs:
             if gcfg.enabled:
-                parts.append(self._long(docs, module, gcfg, seed, keys))
+                parts.append(self._long(docs, module, gcfg, seed, keys, cfg.max_docs_per_group, cfg))
         stats = {"backend": cfg.backend, "grouped_by": keys, "generators": {}, "rows_out": 0}
         records: dict[str, list[str]] = {"pretrain": [], "sft": [], "rl": []}
         if parts:
@@ -136,7 +162,10 @@ class Synth(Stage):
             records[r["kind"]].append(r["record"])
             kept_n[r["generator"]] += 1
         for name in limits:
-            stats["generators"][name] = {**counts[name], "kept": kept_n[name]}
+            c = counts[name]
+            dropped = sum(v for k, v in c.items() if k.startswith("dropped_"))
+            rate = {"llm_tokens_per_s": round(c["llm_completion_tokens"] / c["llm_seconds"], 2)} if c.get("llm_seconds") else {}
+            stats["generators"][name] = {**c, **rate, "dropped": dropped, "kept": kept_n[name]}
         stats["rows_out"] = sum(kept_n.values())
         union.unpersist()
 
@@ -149,25 +178,41 @@ class Synth(Stage):
                   .limit(gcfg.max_records).drop("_u").repartition(max(1, cfg.llm_partitions), "id"))
 
         def fn(batches):
-            generator = _make_generator(cfg) if needs_llm else None
-            for pdf in batches:
-                docs_ = pdf.to_dict("records")
-                if needs_llm:
-                    recs, counts = module.generate(docs_, gcfg, generator, seed)
-                else:
-                    recs, counts = module.generate(docs_, gcfg, seed)
-                if generator is not None and hasattr(generator, "stats"):
-                    counts.update({f"llm_{k}": v for k, v in generator.stats.items()})
-                    generator.stats = dict.fromkeys(generator.stats, 0)
-                yield _frame(module.NAME, recs, counts)
+            from pyspark import TaskContext
+
+            part = f"part{TaskContext.get().partitionId():05d}" if TaskContext.get() else "part0"
+            generator = _make_generator(cfg, module.NAME, part) if needs_llm else None
+            docs_ = [d for pdf in batches for d in pdf.to_dict("records")]  # one batch: one journal writer
+            if not needs_llm:
+                recs, counts = module.generate(docs_, gcfg, seed)
+            elif module.NAME == "short_rl":
+                recs, counts = module.generate(docs_, gcfg, seed, generator=generator)
+            else:
+                recs, counts = module.generate(docs_, gcfg, generator, seed)
+            _llm_counts(generator, counts)
+            yield _frame(module.NAME, recs, counts)
 
         return picked.mapInPandas(fn, OUT_SCHEMA)
 
     @staticmethod
-    def _long(docs, module, gcfg, seed: int, keys: list[str]):
+    def _long(docs, module, gcfg, seed: int, keys: list[str], cap: int, cfg: SynthConfig):
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        # rank filter: Spark plans it as a per-partition top-k before the shuffle (WindowGroupLimit)
+        first = F.row_number().over(Window.partitionBy(*keys).orderBy("id"))
+        docs = docs.withColumn("_rank", first).filter(F.col("_rank") <= cap).drop("_rank")
+
+        uses_llm = cfg.backend == "openai" and module.NAME == "long_sft"  # LLM-written long-context questions
+
         def fn(pdf):
             group = "/".join(str(pdf[k].iloc[0]) for k in keys)
-            recs, counts = module.generate(pdf.to_dict("records"), gcfg, seed, group)
+            if uses_llm:
+                generator = _make_generator(cfg, module.NAME, group)
+                recs, counts = module.generate(pdf.to_dict("records"), gcfg, seed, group, generator=generator)
+                _llm_counts(generator, counts)
+            else:
+                recs, counts = module.generate(pdf.to_dict("records"), gcfg, seed, group)
             return _frame(module.NAME, recs, counts)
 
         return docs.groupBy(*keys).applyInPandas(fn, OUT_SCHEMA)
