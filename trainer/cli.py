@@ -38,6 +38,7 @@ COMMANDS = (
     Command("quantize", "trainer.quant.command", "int8 / int4 (RTN, GPTQ) weight-only quantization of a model"),
     Command("prune", "trainer.quant.prune", "magnitude / Wanda weight pruning, unstructured or 2:4, as a model folder"),
     Command("evaluate", "trainer.eval.evaluate", "perplexity, exact match and speed of a model and its quantized variants"),
+    Command("kv-eval", "trainer.eval.kv_eval", "perplexity and GSM8K under a KV-cache budget (StreamingLLM, H2O, SnapKV)"),
     Command("lm-eval", "trainer.eval.lm_eval_adapter", "lm-evaluation-harness's CLI with the llm-pipeline model"),
     Command("rag", "trainer.rag.command", "answer from a run's curated corpus through the served model, citing document ids"),
     Command("fit-scaling", "trainer.experiments.command", "Chinchilla scaling-law fits of a sweep's runs (E, A, B, alpha, beta)"),

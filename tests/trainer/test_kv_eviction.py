@@ -98,3 +98,21 @@ def test_parse_policy():
     p = parse_policy("snapkv:256:0:16")
     assert (p.name, p.budget, p.sinks, p.window) == ("snapkv", 256, 0, 16)
     assert parse_policy("h2o:100").window == 50
+
+
+def test_kv_eval_cli_reports_both_sides_and_refuses_a_budget_below_the_minimum(token_dir, tmp_path):
+    import json
+
+    from tests.trainer.tiny_lm import write_run_dir
+    from trainer.cli import main
+
+    run = write_run_dir(trained_model(token_dir), tmp_path / "run", token_dir / "tokenizer.json")
+    out = tmp_path / "kv"
+    common = ["kv-eval", "--model", str(run), "--out", str(out), "--tokens", str(token_dir),
+              "--max-tokens", "48", "--max-docs", "2", "--chunk", "8"]
+    assert main([*common, "--policy", "streaming:12:4"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["perplexity"]["policy"] != report["perplexity"]["full"]  # 48 tokens through a 12-token cache
+    assert report["kv_bytes_per_sequence"]["policy"] * 4 == report["kv_bytes_per_sequence"]["full"]
+    assert main([*common, "--policy", "h2o:64:0:64"]) == 2  # budget below sinks + window + 1
+    assert main([*common, "--policy", "full"]) == 2
