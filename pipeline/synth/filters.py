@@ -8,6 +8,7 @@ Reasons (counted per generator as `dropped_<reason>` in the synth stage's _stats
     refusal          "I'm sorry", "As an AI", "I cannot" ... (a refusal or meta-talk, not data)
     copy_of_source   most of the output's word 8-grams occur in the source (a copy, not a rewrite)
     near_duplicate   word 5-shingle Jaccard >= 0.7 with an output already kept in the same batch
+    repetitive       more than `max_repeated_lines` of its lines (or sentences) are repeats (a looping model)
     checker_failure  an RL item whose answer its own checker rejects, or whose question gives it away
 """
 
@@ -35,6 +36,7 @@ class FilterConfig:
     min_english_share: float = 0.15  # of non-number words; English prose ~0.4, terse notes ~0.25
     copy_ngram: int = 8
     max_copy_share: float = 0.8  # WRAP rewrites keep facts, not sentences: 80% of 8-grams copied = a copy
+    max_repeated_lines: float = 0.3  # Gopher's duplicate-line rule (Rae et al. 2021: 0.3)
     dup_shingle: int = 5
     max_dup_jaccard: float = 0.7
 
@@ -58,6 +60,9 @@ def text_reason(text: str, cfg: FilterConfig, source: str | None = None, min_wor
         return "too_short"
     if len(ws) > cfg.max_words:
         return "too_long"
+    units = [u.strip().lower() for u in re.split(r"\n+|(?<=[.!?])\s+", text) if u.strip()]
+    if len(units) >= 4 and 1 - len(set(units)) / len(units) > cfg.max_repeated_lines:
+        return "repetitive"
     if _REFUSAL.search(text):
         return "refusal"
     alpha = [w for w in ws if not w.isdigit()]

@@ -73,19 +73,31 @@ def _sft_pair(payload: dict[str, Any]) -> str | None:
     return json.dumps({"instruction": instruction, "response": " ".join(sents[:3])})
 
 
+# One worked example per prompt: a 135M chat model (SmolLM2) keeps to a shown shape far more often than to
+# a described one (measured: zero-shot it answered the SFT prompt by copying the document).
+EXAMPLE_DOC = ("The Eiffel Tower is a wrought-iron lattice tower in Paris. It was built in 1889 as the entrance to "
+               "the World's Fair and is 330 metres tall.")
+EXAMPLE_QA = ("Question: What is the Eiffel Tower?\nAnswer: A wrought-iron lattice tower in Paris.\n\n"
+              "Question: When was it built?\nAnswer: In 1889, as the entrance to the World's Fair.\n\n"
+              "Question: How tall is it?\nAnswer: 330 metres.")
+EXAMPLE_PAIR = "Question: When was the Eiffel Tower built?\nAnswer: In 1889, as the entrance to the World's Fair."
+
+
 def rephrase_messages(text: str, style: str) -> list[dict[str, str]]:
     # WRAP (Maini et al. 2024) prompts: keep every fact, change only the style.
-    styles = {"wikipedia": "in high-quality English like a Wikipedia article",
-              "qa": "as a series of questions and answers"}
+    if style == "qa":
+        ask = "Rewrite the text as a series of questions and answers, keeping every fact.\n\nText:\n"
+        return [{"role": "user", "content": ask + EXAMPLE_DOC}, {"role": "assistant", "content": EXAMPLE_QA},
+                {"role": "user", "content": ask + text}]
+    styles = {"wikipedia": "in high-quality English like a Wikipedia article"}
     return [{"role": "system", "content": "You rewrite documents faithfully, keeping every fact."},
             {"role": "user", "content": f"Rewrite the following text {styles.get(style, style)}:\n\n{text}"}]
 
 
 def sft_pair_messages(text: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": "You write instruction-tuning data grounded in a document."},
-            {"role": "user", "content": "Read the document below. Then write one question a user could ask about "
-             "it and the answer, using only facts from the document. Reply in exactly this form:\n"
-             f"Question: <the question>\nAnswer: <the answer>\n\nDocument:\n{text}"}]
+    ask = "Write one question a user could ask about the document and its answer, using only the document.\n\nDocument:\n"
+    return [{"role": "user", "content": ask + EXAMPLE_DOC}, {"role": "assistant", "content": EXAMPLE_PAIR},
+            {"role": "user", "content": ask + text}]
 
 
 _LABELLED = re.compile(r"^\s*\**(?:instruction|question)\**\s*:\s*(?P<i>.+?)\s*\n\s*\**(?:response|answer)\**\s*:"

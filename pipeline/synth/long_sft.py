@@ -32,10 +32,12 @@ class LongSftConfig:
 
 
 def question_messages(sentence: str, number: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": "You write reading-comprehension questions."},
-            {"role": "user", "content": f"Sentence: \"{sentence}\"\n\nWrite one question that this sentence "
-             f"answers with the number {number}. Do not include the number in the question. Reply with the "
-             "question only."}]
+    def ask(sent: str, num: str) -> str:
+        return f"Sentence: \"{sent}\"\nWrite a question this sentence answers with {num}."
+
+    return [{"role": "user", "content": ask("The tower is 330 metres tall.", "330")},
+            {"role": "assistant", "content": "How tall is the tower, in metres?"},
+            {"role": "user", "content": ask(sentence, number)}]
 
 
 def question_reason(question: str, number: str, filters: FilterConfig) -> str | None:

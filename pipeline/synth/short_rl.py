@@ -55,11 +55,14 @@ OP_WORDS = {"+": "adding {b} to {a}", "-": "subtracting {b} from {a}", "*": "mul
 
 
 def word_problem_messages(title: str, a: int, b: int, op: str) -> list[dict[str, str]]:
-    how = OP_WORDS[op].format(a=a, b=b)
-    return [{"role": "system", "content": "You write short math word problems."},
-            {"role": "user", "content": f"Write one short math word problem about \"{title}\". It must use the "
-             f"numbers {a} and {b} and be solved by {how}. End with the question. Do not give the answer "
-             "or the solution. Reply with the problem only."}]
+    def ask(topic: str, x: int, y: int, how: str) -> str:
+        return (f"Write a math word problem about \"{topic}\" that uses the numbers {x} and {y} and is solved by "
+                f"{how}. Do not solve it.")
+
+    return [{"role": "user", "content": ask("apples", 12, 5, "adding 5 to 12")},
+            {"role": "assistant", "content": "Anna picked 12 apples in the morning and 5 more in the afternoon. "
+             "How many apples did she pick in total?"},
+            {"role": "user", "content": ask(title, a, b, OP_WORDS[op].format(a=a, b=b))}]
 
 
 def problem_reason(problem: str, a: int, b: int, value: int, filters: FilterConfig) -> str | None:
@@ -70,8 +73,8 @@ def problem_reason(problem: str, a: int, b: int, value: int, filters: FilterConf
     found = {int(n) for n in re.findall(r"(?<![\w.])-?\d+(?![\w])", problem.replace(",", ""))}
     if a not in found or b not in found or "?" not in problem:
         return "checker_failure"  # the computed answer would not follow from the problem as written
-    if value in found and value not in (a, b):
-        return "checker_failure"  # the problem gives its answer away
+    if found - {a, b} or "=" in problem:
+        return "checker_failure"  # another number or a worked solution (maybe a wrong one) in the problem
     return None
 
 

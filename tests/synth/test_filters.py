@@ -32,6 +32,8 @@ def test_each_reason():
     assert text_reason("Der Fluss fliesst durch die alte Stadt und die Bruecke wurde im letzten Jahrhundert "
                        "von Arbeitern aus den Doerfern im Norden des Tals gebaut.", cfg) == "wrong_language"
     assert text_reason(PROSE, cfg, source="Intro. " + PROSE + " More.") == "copy_of_source"
+    looping = "Question: What is it?\nAnswer: A river.\n" * 4 + PROSE
+    assert text_reason(looping, cfg) == "repetitive"
     rewritten = ("Built during the previous century by labourers from northern villages, a bridge spans the "
                  "river, which runs across the historic town centre of the valley.")
     assert text_reason(rewritten, cfg, source=PROSE) is None
@@ -56,9 +58,11 @@ def test_word_problems_keep_the_computed_answer_and_drop_bad_ones():
 
     def write(req, mode):
         text = req.messages[-1]["content"]
-        a, b = [int(t) for t in text.split("numbers ")[1].split(" and be")[0].split(" and ")]
+        a, b = [int(t) for t in text.split("numbers ")[1].split(" and is")[0].split(" and ")]
         if mode == "good":
             return f"A farm had {a} sheep and then the farmer counted {b} more animals in the field. How many now?"
+        if mode == "solved":
+            return f"A farm had {a} sheep and {b} more came. So {a} + {b} = {a + b + 1}. How many now?"
         return f"A farm had {a} sheep in the field near the river by the old mill. How many are there now?"
 
     good, c_good = short_rl.generate(docs, cfg, 3, generator=Scripted(lambda r: write(r, "good")))
@@ -69,6 +73,8 @@ def test_word_problems_keep_the_computed_answer_and_drop_bad_ones():
         assert q.startswith("A farm had")  # the model's problem, the pipeline's answer
     bad, c_bad = short_rl.generate(docs, cfg, 3, generator=Scripted(lambda r: write(r, "missing")))
     assert bad == [] and c_bad["dropped_checker_failure"] == len(docs)
+    solved, c_solved = short_rl.generate(docs, cfg, 3, generator=Scripted(lambda r: write(r, "solved")))
+    assert solved == [] and c_solved["dropped_checker_failure"] == len(docs)  # a (wrong) worked answer
     plain, _ = short_rl.generate(docs, cfg, 3)  # offline: template questions, same computed answers
     assert [r["answer"] for r in plain] == [r["answer"] for r in good]
 
@@ -78,7 +84,7 @@ def test_long_sft_llm_questions_never_contain_the_answer():
     cfg = long_sft.LongSftConfig(target_tokens=300, per_group=3)
 
     def ask(req):
-        number = req.messages[-1]["content"].split("with the number ")[1].split(".")[0]
+        number = req.messages[-1]["content"].split("answers with ")[1].removesuffix(".")
         return f"How many were there according to the record, {number}?" if number.endswith("1") else \
             "How many items does the sentence in the documents report?"
 
