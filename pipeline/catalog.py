@@ -146,6 +146,21 @@ class Catalog:
                     INSERT INTO stage_stats (run_id, stage, name, value) VALUES (:run_id, :stage, :name, :value)
                 """, {"run_id": run_id, "stage": stage, "name": name, "value": value})
 
+    EXPERIMENT_COLUMNS = ("experiment_id", "name", "kind", "data_run_id", "variant", "seed", "params", "tokens",
+                          "flops", "loss", "predicted_loss", "heldout_bpb", "run_dir")
+
+    def record_experiment(self, row: Mapping[str, Any]) -> None:
+        """One trained model of the experiments DAG (sql/catalog.sql `experiments`); a rerun replaces it."""
+        values = {c: row.get(c) for c in self.EXPERIMENT_COLUMNS}
+        cols = ", ".join(self.EXPERIMENT_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self.EXPERIMENT_COLUMNS[2:])
+        with self.connect() as conn:
+            self.execute(conn, f"""
+                INSERT INTO experiments ({cols}, recorded_at)
+                VALUES ({", ".join(":" + c for c in self.EXPERIMENT_COLUMNS)}, :now)
+                ON CONFLICT (experiment_id, name) DO UPDATE SET {updates}, recorded_at = excluded.recorded_at
+            """, {**values, "now": now()})
+
 
 def redact(url: str) -> str:
     """The URL without its password, for messages."""

@@ -54,3 +54,26 @@ CREATE TABLE IF NOT EXISTS evaluations (
     recorded_at         TEXT NOT NULL,
     PRIMARY KEY (run_id, model, variant)
 );
+
+-- Runs of the experiments DAG (dags/llm_experiments.py), one row per trained model: a scaling sweep's
+-- runs (kind sweep), its compute-optimal check (kind check, with the fit's predicted loss) and data
+-- ablations (kind ablation: one data run as variant, one seed). experiment_id is the DAG run.
+-- loss: the final held-out loss of the run's val split (nats per token of its tokenizer);
+-- heldout_bpb: bits per byte on the fixed real-text set every variant is scored on.
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment_id   TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    kind            TEXT NOT NULL,       -- sweep | check | ablation
+    data_run_id     TEXT,
+    variant         TEXT,
+    seed            BIGINT,
+    params          BIGINT,              -- non-embedding parameters N
+    tokens          BIGINT,              -- training tokens D
+    flops           DOUBLE PRECISION,    -- 6ND
+    loss            DOUBLE PRECISION,
+    predicted_loss  DOUBLE PRECISION,
+    heldout_bpb     DOUBLE PRECISION,
+    run_dir         TEXT,
+    recorded_at     TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, name)
+);

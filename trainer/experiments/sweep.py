@@ -54,8 +54,11 @@ LADDERS = {"cpu": SHAPES_CPU, "gpu": SHAPES_GPU}
 
 def nearest_shape(n: float, ladder: tuple[Shape, ...] = SHAPES_CPU) -> Shape:
     """The shape whose N is nearest `n` in log space; between ladder rungs, a width in steps of one head
-    at the nearer rung's depth (the check trains a predicted N the grid never held)."""
-    candidates = list(ladder) + [Shape(d, s.n_layers) for s in ladder for d in range(HEAD_DIM, 2049, HEAD_DIM)]
+    at a rung's depth (the check trains a predicted N the grid never held). Never outside the ladder's
+    range: a fit is not trusted beyond the sizes it saw."""
+    low, high = ladder[0].params, ladder[-1].params
+    candidates = list(ladder) + [c for s in ladder for d in range(HEAD_DIM, 2049, HEAD_DIM)
+                                 if low <= (c := Shape(d, s.n_layers)).params <= high]
     return min(candidates, key=lambda s: (abs(math.log(s.params / n)), s.n_layers))
 
 
