@@ -49,7 +49,10 @@ class Shape:
 SHAPES_CPU = (Shape(64, 2), Shape(96, 3), Shape(128, 4), Shape(192, 5), Shape(256, 6), Shape(384, 8),
               Shape(512, 6))
 SHAPES_GPU = (Shape(256, 6), Shape(384, 8), Shape(512, 8), Shape(640, 10), Shape(768, 12), Shape(1024, 16))
-LADDERS = {"cpu": SHAPES_CPU, "gpu": SHAPES_GPU}
+# Toy: 55k to 0.85M, for a sweep that finishes in half an hour on 2 shared CPU cores (the measured one in
+# trainer/README.md); compute-optimal sizes at 1e11-1e12 FLOPs lie here, not on the cpu ladder.
+SHAPES_TOY = (Shape(48, 2), Shape(64, 2), Shape(64, 4), Shape(96, 4), Shape(128, 4))
+LADDERS = {"cpu": SHAPES_CPU, "gpu": SHAPES_GPU, "toy": SHAPES_TOY}
 
 
 def nearest_shape(n: float, ladder: tuple[Shape, ...] = SHAPES_CPU) -> Shape:
