@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from pipeline.config import TOKENS_ASSET_NAME
 from pipeline.orchestration import default_data_root
-from trainer import base_orchestration, eval_orchestration, orchestration
+from trainer import base_orchestration, compress_orchestration, eval_orchestration, orchestration
 
 REPO = Path(__file__).resolve().parent.parent
 tokens = Asset(name=TOKENS_ASSET_NAME)
@@ -51,7 +51,8 @@ MACROS = {name: partial(getattr(module, f"dag_{name}"), asset_name=TOKENS_ASSET_
               (orchestration, ("pretrain_command", "export_command", "record_eval_command", "report_command",
                                "sft_command", "grpo_command", "grpo_export_command", "extend_command",
                                "extend_export_command", "import_base_command")),
-              (eval_orchestration, ("evaluate_command", "evaluate_base_command", "evaluate_posttrained_command")))
+              (eval_orchestration, ("evaluate_command", "evaluate_base_command", "evaluate_posttrained_command")),
+              (compress_orchestration, ("prune_command", "evaluate_pruned_command", "evaluate_kv_command")))
           for name in names}
 
 
@@ -115,6 +116,10 @@ with DAG(
         "eval_max_windows": Param(DEMO["eval_max_windows"], type="integer", minimum=1,
                                   title="Perplexity windows (val shards)",
                                   description="Demo-sized (dags/demo.yaml); real-run default 64."),
+        "eval_prune": Param("", type="string", title="Pruned variant (empty: none)",
+                            description="wanda:0.5, magnitude:0.3, wanda:2:4 ...: trainer prune of the export, then evaluate it."),
+        "eval_kv_policy": Param("", type="string", title="KV-cache policy (empty: none)",
+                                description="snapkv:256, h2o:512, streaming:128:4 ...: trainer kv-eval of the export."),
         "run_posttrain": Param(True, type="boolean", title="Post-train (LoRA SFT, then GRPO)"),
         **defaults_as_params(orchestration.SFT_PARAMS, {"sft_lora_rank": "LoRA rank", "sft_lora_alpha": "LoRA alpha"}),
         **defaults_as_params(orchestration.GRPO_PARAMS, {"grpo_group_size": "GRPO group size (G)",
@@ -136,6 +141,9 @@ with DAG(
     evaluate_base = task("evaluate_base", "evaluate_base_command", "base_model")
     evaluate_posttrained = task("evaluate_posttrained", "evaluate_posttrained_command", "run_posttrain")
     record_eval = task("record_eval", "record_eval_command", "run_eval")
+    prune = task("prune", "prune_command", "eval_prune")
+    evaluate_pruned = task("evaluate_pruned", "evaluate_pruned_command", "eval_prune")
+    evaluate_kv = task("evaluate_kv", "evaluate_kv_command", "eval_kv_policy")
     # The report runs whatever else was skipped; it shows a missing evaluation as absent.
     report = task("report", "report_command", trigger_rule="none_failed")
     sft = task("sft", "sft_command", "run_posttrain")
@@ -146,5 +154,7 @@ with DAG(
 
     import_base >> pretrain >> export >> evaluate >> record_eval >> report
     import_base >> evaluate_base
+    export >> prune >> evaluate_pruned
+    export >> evaluate_kv
     pretrain >> sft >> grpo >> grpo_export >> evaluate_posttrained
     pretrain >> extend >> extend_export

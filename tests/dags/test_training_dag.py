@@ -48,7 +48,8 @@ def test_dag_imports_and_exposes_its_form(airflow_env):
                         "record_eval": ["evaluate"], "report": ["record_eval"], "sft": ["pretrain"],
                         "grpo": ["sft"], "grpo_export": ["grpo"], "extend": ["pretrain"],
                         "extend_export": ["extend"], "evaluate_base": ["import_base"],
-                        "evaluate_posttrained": ["grpo_export"]}
+                        "evaluate_posttrained": ["grpo_export"], "prune": ["export"],
+                        "evaluate_pruned": ["prune"], "evaluate_kv": ["export"]}
     assert {"run_eval", "run_posttrain", "run_extend", "sft_lora_rank", "grpo_group_size", "grpo_beta",
             "extend_seq_len", "eval_variants", "base_model", "base_lr", "base_seq_len"} <= set(dag.params.keys())
     assert all(t.retries >= 1 for t in dag.tasks)
@@ -84,10 +85,14 @@ def test_branch_toggles_render_a_skip(airflow_env):
     for task_id, toggle, module in (("sft", "run_posttrain", "trainer sft"), ("extend", "run_extend", "trainer extend"),
                                     ("evaluate", "run_eval", "trainer evaluate"),
                                     ("evaluate_posttrained", "run_posttrain", "trainer evaluate"),
-                                    ("evaluate_base", "base_model", "trainer evaluate")):
+                                    ("evaluate_base", "base_model", "trainer evaluate"),
+                                    ("prune", "eval_prune", "trainer prune"),
+                                    ("evaluate_pruned", "eval_prune", "trainer evaluate"),
+                                    ("evaluate_kv", "eval_kv_policy", "trainer kv-eval")):
         template = Environment().from_string(dag.get_task(task_id).bash_command)
+        strings = {"base_model": "smollm2-135m-instruct", "eval_prune": "wanda:2:4", "eval_kv_policy": "snapkv:256"}
         for on in (True, False):
-            value = ("smollm2-135m-instruct" if on else "") if toggle == "base_model" else on
+            value = (strings[toggle] if on else "") if toggle in strings else on
             line = template.render(params={**params, toggle: value}, triggering_asset_events={}, run_id="manual__1",
                                    **dag.user_defined_macros)
             assert (line == "exit 99") is (not on)

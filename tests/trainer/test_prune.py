@@ -81,3 +81,30 @@ def test_two_four_on_a_width_not_divisible_by_four_is_refused():
     model = Transformer(ModelConfig(vocab_size=32, dim=36, n_heads=4, n_kv_heads=2, ffn_dim=30))
     with pytest.raises(PruneError, match="divisible by 4"):
         prune_model(model, PruneConfig("magnitude", pattern="2:4"))
+
+
+def test_dag_macros_render_the_prune_and_kv_commands_the_clis_accept():
+    import shlex
+
+    from trainer.cli import parser_for
+    from trainer.compress_orchestration import (
+        dag_evaluate_kv_command,
+        dag_evaluate_pruned_command,
+        dag_prune_command,
+    )
+
+    params = {"tokens_dir": "/d/r1/tokens", "data_root": "/d", "data_run_id": "r1", "out_dir": "/o",
+              "eval_prune": "wanda:2:4", "eval_kv_policy": "snapkv:256", "base_model": ""}
+    prune = shlex.split(dag_prune_command(params, None, "m", "a"))
+    args = parser_for("prune").parse_args(prune[4:])
+    assert (args.model, args.out, args.method, args.pattern, args.tokens) == ("/o/hf", "/o/pruned", "wanda", "2:4",
+                                                                             "/d/r1/tokens")
+    evaluate = shlex.split(dag_evaluate_pruned_command(params, None, "m", "a"))
+    assert evaluate[evaluate.index("--model") + 1] == "/o/pruned"
+    kv = parser_for("kv-eval").parse_args(shlex.split(dag_evaluate_kv_command(params, None, "m", "a"))[4:])
+    assert (kv.policy, kv.tokens, kv.gsm8k) == ("snapkv:256", "/d/r1/tokens", None)
+    base = {**params, "base_model": "smollm2-135m-instruct", "eval_prune": "magnitude:0.3"}
+    assert "--sparsity 0.3" in dag_prune_command(base, None, "m", "a")
+    assert "--gsm8k " in dag_evaluate_kv_command(base, None, "m", "a")
+    with pytest.raises(ValueError, match="eval_prune"):
+        dag_prune_command({**params, "eval_prune": "wanda"}, None, "m", "a")

@@ -91,6 +91,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
         tokenizer = Tokenizer.from_file(str(loaded.tokenizer))
     seqs = sequences(args, tokenizer)
+    if not seqs:
+        raise ConfigError(f"no document or val window of {args.max_tokens} tokens to score (lower --max-tokens)")
     model = loaded.model
     report = {"model": str(args.model), "policy": {**vars(policy)}, "chunk": args.chunk,
               "kv_bytes_per_sequence": {"full": (max(map(len, seqs)) - 1) * kv_bytes_per_token(model.cfg),
