@@ -28,6 +28,7 @@ class QuantConfig:
     group_size: int = 128
     damp_percent: float = 0.01  # GPTQ: λ = 1% of the mean Hessian diagonal (the paper's default)
     act_order: bool = False  # GPTQ: columns by decreasing Hessian diagonal (static groups)
+    mse_clip: bool = False  # GPTQ: each group's range shrunk to the clip that minimises its rounding error
     block_size: int = 128  # GPTQ: columns updated lazily per block (the paper's B = 128)
     calib_samples: int = 128  # GPTQ: windows drawn from the train shards (the paper: 128 x 2048)
     calib_seq_len: int = 0  # 0: the model's max_seq_len
