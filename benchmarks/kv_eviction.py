@@ -99,6 +99,7 @@ def main(argv=None) -> int:
     p.add_argument("--chunk", type=int, default=128)
     p.add_argument("--budgets", default="0.1,0.25,0.5")
     p.add_argument("--policies", default="streaming,h2o,snapkv")
+    p.add_argument("--full", type=int, default=1, help="0: skip the full-cache row (one process per policy)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path)
     a = p.parse_args(argv)
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
           f"prompt tokens {min(len(it['ids']) for it in items)}-{width}; ppl docs "
           f"{ {k: len(v) for k, v in ppl_ids.items()} }; fp32 KV bytes/token {per_token:,}", flush=True)
     rows = []
-    configs = [("full", 1.0)] + [(n, float(b)) for n in a.policies.split(",") for b in a.budgets.split(",")]
+    configs = [("full", 1.0)] * a.full + [(n, float(b)) for n in a.policies.split(",") for b in a.budgets.split(",")]
     for name, share in configs:
         t0 = time.perf_counter()
         def make(n: int, name=name, share=share):
