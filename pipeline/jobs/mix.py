@@ -20,7 +20,13 @@ class MixConfig:
     max_epochs: float = 4.0  # Muennighoff et al. 2023: up to ~4 epochs of repeats ≈ fresh data
     total_tokens: int = 0  # 0: the mixture is as large as the input (in estimated tokens)
     on_cap: str = "shrink"  # "shrink" keeps every share exact; "renormalize" keeps the total
-    bytes_per_token: float = 3.4  # docs/facts.md: byte-level BPE 8k vocab, 3.4 bytes/token
+    # > 0: a fixed UTF-8 bytes per token for every document (3.4: byte-level BPE 8k vocab on English web text,
+    # docs/facts.md). 0: measured per language on a sample of the input (pipeline/mix/calibrate.py) with
+    # `tokenizer_path` (the tokenizer tokenize will use) or a BPE of `calibration_vocab_size` trained on it.
+    bytes_per_token: float = 0.0
+    tokenizer_path: str = ""
+    calibration_vocab_size: int = 8192  # tokenize.vocab_size's default
+    calibration_docs_per_lang: int = 100
     diversity: bool = True  # balance semantic clusters when `semantic_cluster` is present
     cluster_temperature: float = 3.33  # p_c ∝ n_c^(1/T); mT5 (Xue et al. 2021) alpha = 0.3
     quality_weighting: bool = False  # prefer high `quality_score` when down-sampling
@@ -36,8 +42,8 @@ class Mix(Stage):
         from pyspark.sql import functions as F
         from pyspark.sql.functions import pandas_udf
 
+        from pipeline.mix.calibrate import Calibration, calibrate, lang_column, spark_calibrated_tokens
         from pipeline.mix.plan import plan_mix
-        from pipeline.mix.tokens import spark_estimate_tokens
         from pipeline.mix.weights import priority_keys, quality_doc_weights, uniform_from_hash
 
         cfg: MixConfig = ctx.settings
@@ -49,8 +55,13 @@ class Mix(Stage):
         missing = [c for c in cfg.group_by if c not in cols]
         parts = [F.coalesce(F.col(c).cast("string"), F.lit("unknown")) if c in cols else F.lit("unknown")
                  for c in cfg.group_by] or [F.lit("all")]
+        if cfg.bytes_per_token > 0:
+            cal = Calibration(cfg.bytes_per_token, {}, 0, "fixed ratio (mix.bytes_per_token)")
+        else:
+            cal = calibrate(docs, ctx.seed, cfg.tokenizer_path, cfg.calibration_vocab_size,
+                            cfg.calibration_docs_per_lang)
         docs = (docs.withColumn("mix_group", F.concat_ws("/", *parts))
-                .withColumn("mix_tokens", spark_estimate_tokens(F.col("text"), cfg.bytes_per_token))
+                .withColumn("mix_tokens", spark_calibrated_tokens(F.col("text"), lang_column(cols), cal))
                 .cache())
         tokens_in = {r["mix_group"]: int(r["t"]) for r in
                      docs.groupBy("mix_group").agg(F.sum("mix_tokens").alias("t")).collect()}
@@ -110,7 +121,7 @@ class Mix(Stage):
             source_out[r["source"]] = source_out.get(r["source"], 0) + int(r["t"])
         stats = _report(plans, info, tokens_in, tokens_out)
         stats.update(stats_notes, missing_group_columns=missing, tokens_out_by_source=source_out,
-                     bytes_per_token=cfg.bytes_per_token, seed=ctx.seed)
+                     bytes_per_token=cal.as_stats(), seed=ctx.seed)
         docs.unpersist()
         return StageResult(documents=mixed, stats=stats)
 
