@@ -9,8 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.parquet_input import (BATCH_SIZE_KEY, Layout, needs_spreading, parquet_layout, read_parquet_dataset,
-                                    reader_batch_size)
+from pipeline.parquet_input import (
+    BATCH_SIZE_KEY,
+    Layout,
+    needs_spreading,
+    parquet_layout,
+    read_parquet_dataset,
+    reader_batch_size,
+)
 from pipeline.schema import DOCUMENT_SCHEMA
 
 
