@@ -43,8 +43,10 @@ def refuse_resume(degrees: Degrees) -> None:
                               "consolidated weights (init_from)")
 
 
-def save(run_dir: str | Path, step: int, model: Transformer, opt: torch.optim.Optimizer, degrees: Degrees) -> Path | None:
-    """A collective over every rank of the layout; rank 0 writes. Returns the tag dir on rank 0."""
+def save(run_dir: str | Path, step: int, model: Transformer, opt: torch.optim.Optimizer, degrees: Degrees,
+         extra: dict | None = None) -> Path | None:
+    """A collective over every rank of the layout; rank 0 writes (`extra`, e.g. the sampler position,
+    beside the optimizer state). Returns the tag dir on rank 0."""
     refuse_resume(degrees)
     weights = {k: _full(v).detach().cpu() for k, v in model.state_dict().items()}
     optim = {}
@@ -55,7 +57,8 @@ def save(run_dir: str | Path, step: int, model: Transformer, opt: torch.optim.Op
     plain = Transformer(model.cfg)
     plain.load_state_dict(weights)
     tag_dir = save_transformer(plain, run_dir, step, None)
-    torch.save({"optimizer": optim, "degrees": degrees.__dict__, "step": step}, tag_dir / OPTIMIZER_FILE)
+    torch.save({"optimizer": optim, "degrees": degrees.__dict__, "step": step, "extra": extra or {}},
+               tag_dir / OPTIMIZER_FILE)
     return tag_dir
 
 
@@ -75,3 +78,9 @@ def load(run_dir: str | Path, model: Transformer, opt: torch.optim.Optimizer, de
         (p.to_local() if isinstance(p, DTensor) else p).copy_(local.to_local() if isinstance(local, DTensor) else local)
         opt.state[p] = {k: (_like(v, p) if torch.is_tensor(v) and v.dim() else v) for k, v in saved["optimizer"][name].items()}
     return int(saved["step"])
+
+
+def saved_extra(run_dir: str | Path) -> dict:
+    """The `extra` the latest checkpoint was saved with."""
+    ckpt_dir, tag = locate(run_dir)
+    return torch.load(ckpt_dir / tag / OPTIMIZER_FILE, weights_only=True).get("extra", {})

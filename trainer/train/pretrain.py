@@ -84,16 +84,17 @@ def plan(cfg: TrainConfig, resume: bool = False) -> Plan:
 
 def parallel_layout(cfg: TrainConfig, mcfg: ModelConfig, seq_len: int) -> None:
     """Refuse impossible parallel degrees (trainer/parallel/mesh.py), all reasons at once; the launcher's
-    WORLD_SIZE is the world. Degrees above 1 are checked exactly in tests/trainer/parallel but are
-    not yet part of this ZeRO loop, which says so rather than ignoring them."""
+    WORLD_SIZE is the world. tp/sp/cp above 1 train in trainer/parallel/train.py; the rest say why not."""
     degrees = mesh.Degrees.of(cfg)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     reasons = mesh.check_model(degrees, world, mcfg, seq_len, cfg.zero_stage)
     if reasons:
         raise ConfigError("impossible parallel layout: " + "; ".join(reasons))
-    if not degrees.is_plain():
-        raise ConfigError(f"{degrees.describe(world)}: `trainer train` runs ZeRO data parallelism only; "
-                          "tp/pp/sp/cp/ep run in trainer/parallel (see trainer/README.md)")
+    from trainer.parallel import train as parallel_train
+
+    reason = parallel_train.unsupported(degrees, cfg.zero_stage)
+    if reason:
+        raise ConfigError(f"{degrees.describe(world)}: {reason}")
 
 
 def seed_everything(seed: int) -> None:
@@ -114,6 +115,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> list[dict]:
 def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
     import deepspeed
 
+    if not mesh.Degrees.of(p.cfg).is_plain():  # tp/sp/cp: DeepSpeed's engine takes no DTensor parameters
+        from trainer.parallel import train as parallel_train
+
+        return parallel_train.run(p, ctx, resume)
     cfg, out, say = p.cfg, Path(p.cfg.out_dir), _printer(ctx.is_main)
     ckpt_dir = out / "checkpoints"
     if ctx.is_main:
