@@ -78,12 +78,14 @@ class ResearchAgent:
             with self.log_path.open("a") as f:
                 f.write(json.dumps(line) + "\n")
 
-    def _can(self, reserve_tokens: int = 0) -> bool:
+    def _can(self) -> bool:
+        """Room for one more step: checked before each, so the model's tokens end at most one call
+        (and the report) beyond max_tokens."""
         st = self.state
         if st.steps >= self.budget.max_steps - 1:  # one step is kept for the report
             st.stopped_by = st.stopped_by or "steps"
             return False
-        if st.tokens + reserve_tokens >= self.budget.max_tokens:
+        if st.tokens >= self.budget.max_tokens:
             st.stopped_by = st.stopped_by or "tokens"
             return False
         return True
@@ -97,7 +99,7 @@ class ResearchAgent:
     # -- the loop ------------------------------------------------------------------------------------
     async def run(self, question: str) -> Research:
         self.state = st = Research(question)
-        queries = [question] + (self._plan(question) if self._can(600) else [])
+        queries = [question] + (self._plan(question) if self._can() else [])
         seen_chunks: set[str] = set()
         asked: set[str] = set()
         while queries and len(asked) < self.budget.max_queries and self._can():
@@ -109,9 +111,11 @@ class ResearchAgent:
             found = await self.call_tool("search_documents", {"run_id": self.run_id, "query": query, "k": self.k})
             hits = [h for h in found.get("hits", []) if h["chunk_id"] not in seen_chunks]
             self._log("search", {"query": query, "hits": [h["doc_id"] for h in found.get("hits", [])]}, started)
-            for hit in hits:
+            for rank, hit in enumerate(hits):
                 seen_chunks.add(hit["chunk_id"])
-                if len(st.notes) >= self.budget.max_reads or not self._can(900):
+                if rank and hit.get("bm25_rank") is None:
+                    continue  # below the top, read only chunks that share a word with the query
+                if len(st.notes) >= self.budget.max_reads or not self._can():
                     break
                 note = self._read(question, hit)
                 if note is None:
@@ -135,11 +139,7 @@ class ResearchAgent:
                                           "If none do, reply NONE."},
             {"role": "user", "content": f"Question: {question}\n\nPassage:\n{hit['text']}"}], 96,
             {"doc_id": hit["doc_id"], "chunk_id": hit["chunk_id"]})
-        if out.upper().startswith("NONE") and not content_words(out) - {"none"}:
-            return None
-        # a note that shares nothing with its passage is the model's invention: keep the passage's words
-        text = out if content_words(out) & content_words(hit["text"]) else hit["text"]
-        return Note(hit["doc_id"], hit.get("title", ""), text)
+        return extractive_note(out, hit)
 
     @staticmethod
     def _hop_names(question: str, passage: str) -> list[str]:
@@ -166,6 +166,18 @@ class ResearchAgent:
         st.citations = report_citations(st.report, st.notes, question)
         if not st.report:  # no model left: the notes themselves are the report
             st.report = notes
+
+
+def extractive_note(model_output: str, hit: dict[str, Any]) -> Note | None:
+    """The passage's own sentences the model pointed at: those with half their words in its output.
+
+    A 135M model paraphrases into errors and copies irrelevant text alike; keeping the passage's
+    words means a note never says what its document does not. None when it pointed at nothing.
+    """
+    said = content_words(model_output)
+    kept = [s for s in re.split(r"(?<=[.!?])\s+", hit["text"]) if (w := content_words(s))
+            and len(w & said) / len(w) >= 0.5]
+    return Note(hit["doc_id"], hit.get("title", ""), " ".join(kept)) if kept else None
 
 
 def report_citations(report: str, notes: list[Note], question: str) -> list[str]:
@@ -217,12 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, default=Budget.max_steps)
     p.add_argument("--max-tokens", type=int, default=Budget.max_tokens)
     p.add_argument("--log", help="JSONL file for the steps (default: none)")
+    p.add_argument("--frequency-penalty", type=float, default=0.5)
     args = p.parse_args(argv)
     server_args = ["--data-root", args.data_root] if args.data_root else []
     budget = Budget(max_steps=args.max_steps, max_tokens=args.max_tokens)
     try:
         result = anyio.run(research_over_mcp, server_args, args.run, args.question,
-                           ChatConfig(base_url=args.base_url, model=args.model), budget,
+                           ChatConfig(base_url=args.base_url, model=args.model,
+                                      frequency_penalty=args.frequency_penalty), budget,
                            Path(args.log) if args.log else None)
     except (ChatError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)

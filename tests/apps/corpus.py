@@ -8,28 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FILLER = ("Visitors often remark on the quiet of the place, the long corridors, the old instruments kept "
-          "behind glass and the patient volunteers who explain them. ")
-
 DOCS = [
     ("doc-comet", "The Zorblax comet",
      "The Zorblax comet was first recorded by the Kelvar Observatory in 1911. Its orbit brings it back "
-     "every 83 years, and its tail glows green because of diatomic carbon. " + FILLER * 3),
+     "every 83 years, and its tail glows green because of diatomic carbon."),
     ("doc-observatory", "The Kelvar Observatory",
      "The Kelvar Observatory stands on a granite hill above the town of Tarnwick. It was founded by the "
-     "astronomer Ilse Varga and still runs a public telescope on clear Friday nights. " + FILLER * 3),
+     "astronomer Ilse Varga and still runs a public telescope on clear Friday nights. "),
     ("doc-bread", "Sourdough starters",
      "A sourdough starter is a culture of wild yeast and lactic acid bacteria kept in flour and water. "
-     "Bakers feed it daily; a starter named Herman has been kept alive in one bakery since 1957. " + FILLER * 2),
+     "Bakers feed it daily; a starter named Herman has been kept alive in one bakery since 1957. "),
     ("doc-river", "The river Oster",
      "The river Oster rises in the Brannoch hills and flows 212 kilometres to the sea. Salmon return to "
-     "its upper reaches every autumn, and the old mill at Dunford still grinds grain with its water. " + FILLER * 2),
+     "its upper reaches every autumn, and the old mill at Dunford still grinds grain with its water. "),
     ("doc-violin", "Violin making",
      "A violin's top plate is usually carved from spruce and its back from maple. The varnish recipe of "
-     "the workshop in Cremona remained a family secret for three generations. " + FILLER * 2),
+     "the workshop in Cremona remained a family secret for three generations. "),
     ("doc-tea", "Green tea",
      "Green tea leaves are steamed or pan-fired soon after picking, which stops oxidation and keeps the "
-     "leaves green. Matcha is a powder of shade-grown leaves whisked into hot water. " + FILLER * 2),
+     "leaves green. Matcha is a powder of shade-grown leaves whisked into hot water. "),
 ]
 
 
