@@ -124,6 +124,16 @@ up: setup
 		$(BIN)/airflow api-server --host 127.0.0.1 --port $(AIRFLOW_API_PORT) & \
 		wait
 
+# A Spark standalone cluster on 127.0.0.1 (master + two 1-core workers) from pyspark's own spark-class; PIDs in
+# build/spark-cluster/. Run a stage on it with --set spark.master=spark://127.0.0.1:7077, or the data DAG with
+# AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "spark://127.0.0.1:7077"}'.
+.PHONY: cluster cluster-stop
+cluster: $(VENV)/.installed
+	$(BIN)/python -m pipeline.cluster start
+
+cluster-stop:
+	$(BIN)/python -m pipeline.cluster stop
+
 clean:
 	rm -rf $(DATA_ROOT) $(AIRFLOW_HOME) .pytest_cache .ruff_cache
 
