@@ -69,6 +69,11 @@ STEPS = [
     # run.val_fraction goes to both: the split is decided once per document id, before synthesis
     StageStep("synth", reads=("mix",), toggle="run_synth",
               overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),
+                         # a model name or HF folder: synth serves it with vLLM for the task; "": templates
+                         ("synth.backend", "{{ 'openai' if params.synth_llm_model else 'template' }}"),
+                         ("synth.llm.model_path", "{{ params.synth_llm_model }}"),
+                         ("synth.short_pretrain.max_records", "{{ params.synth_llm_records }}"),
+                         ("synth.short_sft.max_records", "{{ params.synth_llm_records }}"),
                          ("run.val_fraction", "{{ params.val_fraction }}"))),
     StageStep("tokenize", reads=("mix", "synth"), output="tokens",
               overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
@@ -140,6 +145,14 @@ with DAG(
         "long_context_tokens": Param(DEMO["long_context_tokens"], type="integer", minimum=128, title="Synth: long-context length",
                                      description="Target tokens of long pretraining samples. Demo-sized "
                                                  "(dags/demo.yaml); real-run default 8192."),
+        "synth_llm_model": Param("", type="string", title="Synth: LLM (served with vLLM)",
+                                 description="Empty: template generators (offline). smollm2-135m-instruct or an HF "
+                                             "folder: rephrasings, SFT pairs, word problems and long-context "
+                                             "questions written by that model, served for the synth task "
+                                             "(.venv-llm, make setup). make demo sets smollm2-135m-instruct."),
+        "synth_llm_records": Param(DEMO["synth_llm_records"], type="integer", minimum=1,
+                                   title="Synth: rephrasings and SFT pairs (each)",
+                                   description="Demo-sized (dags/demo.yaml); real-run default 1000."),
         "vocab_size": Param(DEMO["vocab_size"], type="integer", minimum=256, title="Tokenizer vocabulary size",
                             description="Demo-sized (dags/demo.yaml); real-run default 8192."),
         "base_model": Param("", type="string", title="Base model (its tokenizer and chat template)",
