@@ -181,8 +181,9 @@ def extractive_note(model_output: str, hit: dict[str, Any]) -> Note | None:
 
 
 def report_citations(report: str, notes: list[Note], question: str) -> list[str]:
-    """Document ids a report cites: its [n] markers; for a sentence with none, the notes that supply
-    at least half of its words beyond the question's (post-hoc attribution)."""
+    """Document ids a report cites: its [n] markers; for a sentence with none (post-hoc attribution),
+    each note that supplies half the sentence's words beyond the question's, or half of whose own
+    words the sentence restates (a hop's bridge fact is often restated in the question's words)."""
     asked = content_words(question)
     cited: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+", report):
@@ -190,9 +191,12 @@ def report_citations(report: str, notes: list[Note], question: str) -> list[str]
         if marks:
             cited += [notes[m - 1].doc_id for m in marks]
             continue
-        novel = content_words(_MARKER.sub(" ", sentence)) - asked
-        if novel:
-            cited += [n.doc_id for n in notes if len(novel & content_words(n.text)) / len(novel) >= 0.5]
+        words = content_words(_MARKER.sub(" ", sentence))
+        novel = words - asked
+        for n in notes:
+            own = content_words(n.text)
+            if (novel and len(novel & own) / len(novel) >= 0.5) or (own and len(own & words) / len(own) >= 0.5):
+                cited.append(n.doc_id)
     return list(dict.fromkeys(cited))
 
 
