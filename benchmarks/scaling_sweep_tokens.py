@@ -2,7 +2,7 @@
 (7,473 grade-school maths problems with worked answers, MIT licence, 4.2 MB) under a byte-level BPE,
 in the tokenize stage's format ("llm-pipeline-tokens/1"), 5% of the items held out as val.
 
-    python benchmarks/scaling_sweep_tokens.py --out data/gsm8k-sweep/tokens [--vocab-size 2048]
+    python benchmarks/scaling_sweep_tokens.py --out data/gsm8k-sweep/tokens [--vocab-size 2048] [--keep-fraction 0.5]
 
 The measured sweep in trainer/README.md trains on these (the demo's curated sample is a few dozen
 documents, too small to sweep). Not the data DAG's output: no filtering, no dedup, no decontamination.
@@ -27,17 +27,20 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--vocab-size", type=int, default=2048)
     p.add_argument("--val-fraction", type=float, default=0.05)
+    p.add_argument("--keep-fraction", type=float, default=1.0,
+                   help="train on the first fraction of the train items only (a data-size ablation variant)")
     args = p.parse_args()
     with gzip.open(SOURCE, "rt", encoding="utf-8") as f:
         docs = [f"{r['question']}\n{r['answer']}" for r in map(json.loads, f)]
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
-    tok = train_tokenizer(docs, args.vocab_size)
+    n_val = int(len(docs) * args.val_fraction)
+    train = docs[:-n_val][:int((len(docs) - n_val) * args.keep_fraction)]
+    tok = train_tokenizer(train, args.vocab_size)  # held out means held out: no val text in the merges
     tok.save(str(root / "tokenizer.json"))
     eos = tok.token_to_id(EOS)
-    n_val = int(len(docs) * args.val_fraction)
     shards = []
-    for split, part in (("train", docs[:-n_val]), ("val", docs[-n_val:])):
+    for split, part in (("train", train), ("val", docs[-n_val:])):
         ids = [t for e in tok.encode_batch(part) for t in (*e.ids, eos)]
         np.asarray(ids, dtype="<u2").tofile(root / f"{split}-00000.bin")
         shards.append({"file": f"{split}-00000.bin", "split": split, "num_tokens": len(ids), "num_docs": len(part)})
