@@ -10,6 +10,8 @@ DEMO_RUN ?= demo
 # The demo's sizes are the DAGs' Param defaults, in dags/demo.yaml (the dataclasses hold the real-run
 # defaults). More Params for the training DAG: make demo DEMO_PARAMS='"steps": 50, '
 DEMO_PARAMS ?=
+# The model that writes the demo's synthetic data (served by vLLM from .venv-llm); empty: template generators
+SYNTH_LLM ?= smollm2-135m-instruct
 
 # Everything Airflow and Spark need to run embedded, with this repo's dags/.
 export PATH := $(BIN):$(PATH)
@@ -63,7 +65,7 @@ setup: $(VENV)/.installed setup-llm
 demo: setup
 	mkdir -p $(DATA_ROOT)
 	$(BIN)/airflow db migrate >/dev/null
-	$(BIN)/airflow dags test llm_data_pipeline -c '{"run_id": "$(DEMO_RUN)", "data_root": "$(DATA_ROOT)"}' \
+	$(BIN)/airflow dags test llm_data_pipeline -c '{"run_id": "$(DEMO_RUN)", "data_root": "$(DATA_ROOT)", "synth_llm_model": "$(SYNTH_LLM)"}' \
 		> $(DATA_ROOT)/demo-airflow.log 2>&1 || (tail -60 $(DATA_ROOT)/demo-airflow.log; exit 1)
 	$(BIN)/python -m pipeline catalog stages --run $(DEMO_RUN) --set run.data_root=$(DATA_ROOT)
 	# held out means held out: no val document's text in the train shards or train SFT/RL records
