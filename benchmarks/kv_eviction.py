@@ -27,13 +27,11 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 REPO = Path(HERE).parent
 HELDOUT = REPO / "pipeline" / "resources" / "eval" / "heldout_text.jsonl.gz"
@@ -71,21 +69,6 @@ def accuracy(model, items: list[dict], policy, max_new: int, stops: list[int]) -
     return {k: sum(v) / len(v) for k, v in right.items()}
 
 
-@torch.no_grad()
-def chunked_perplexity(model, ids: list[int], policy, chunk: int) -> float:
-    """exp(mean NLL) of ids[1:], fed `chunk` tokens per forward through an (evicting) cache."""
-    from trainer.infer.kv_cache import KVCache
-
-    cache = policy.make_cache(model.cfg) if policy else KVCache(model.cfg, 1, len(ids))
-    x = torch.tensor(ids)[None]
-    nll = 0.0
-    for start in range(0, len(ids) - 1, chunk):
-        end = min(start + chunk, len(ids) - 1)
-        logits = model(x[:, start:end], cache=cache).float()
-        nll += F.cross_entropy(logits[0], x[0, start + 1:end + 1], reduction="sum").item()
-    return math.exp(nll / (len(ids) - 1))
-
-
 def main(argv=None) -> int:
     global TOK
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -107,6 +90,7 @@ def main(argv=None) -> int:
     from tokenizers import Tokenizer
 
     from benchmarks.harness_parity import smollm2_hf_folder
+    from trainer.eval.kv_eval import perplexity
     from trainer.eval.real_eval import read_jsonl
     from trainer.infer.kv_eviction import KVPolicy, kv_bytes_per_token
     from trainer.infer.load_model import load_model
@@ -133,7 +117,7 @@ def main(argv=None) -> int:
 
         try:
             acc = accuracy(model, items, make(width), a.max_new_tokens, stops)
-            ppl = {k: round(chunked_perplexity(model, ids, make(len(ids)), a.chunk), 3) for k, ids in ppl_ids.items()}
+            ppl = {k: round(perplexity(model, [ids], make(len(ids)), a.chunk), 3) for k, ids in ppl_ids.items()}
         except ValueError as e:  # a budget below the policy's minimum
             print(f"{name} {share}: {e}")
             continue
