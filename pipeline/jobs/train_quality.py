@@ -2,6 +2,9 @@
 
 Writes OUT/model.bin and OUT/metrics.json (held-out precision/recall of the "hq" class), as DCLM
 trains its filter: positives = a high-quality reference set, negatives = random web documents.
+With `reference=llm` the labels come from a served LLM instead (FineWeb-Edu: 0-5 educational scores on a
+sample, "hq" = score >= 3; pipeline/quality/llm_annotate.py), OUT/annotations.jsonl keeps the scores and
+metrics.json the Spearman rho between annotator and classifier on held-out annotated documents.
 """
 
 import sys
@@ -10,6 +13,7 @@ from pathlib import Path
 
 from pipeline.quality.fasttext_model import FastTextSettings
 from pipeline.stage import Stage, StageContext, StageResult
+from pipeline.synth.llm_client import LLMConfig
 
 REFERENCE = str(Path(__file__).resolve().parents[1] / "resources" / "quality_reference_en.jsonl")
 
@@ -22,6 +26,10 @@ class TrainQualityConfig:
     heldout_fraction: float = 0.2  # share of each class kept out of training for the metrics
     threshold: float = 0.5  # P(hq) at which a document counts as "hq" for precision/recall
     fasttext: FastTextSettings = field(default_factory=FastTextSettings)
+    reference: str = "set"  # "set": the positives file vs web (DCLM); "llm": a served model's 0-5 scores
+    llm: LLMConfig = field(default_factory=LLMConfig)  # one greedy token per document, with its top-20 logprobs
+    annotate_docs: int = 300  # documents the LLM scores (FineWeb-Edu: 450k; a CPU demo: hundreds)
+    hq_score: float = 3.0  # FineWeb-Edu's cut; the median when the annotator leaves one side empty
 
 
 POSITIVE, NEGATIVE = "hq", "web"
@@ -42,6 +50,12 @@ class TrainQuality(Stage):
         from pipeline.quality.fasttext_model import binary_metrics, probability_of, split_heldout, train
 
         cfg: TrainQualityConfig = ctx.settings
+        if cfg.reference == "llm":
+            from pipeline.quality.llm_labels import train_on_llm_scores
+
+            return train_on_llm_scores(ctx, cfg)
+        if cfg.reference != "set":
+            raise UsageError(f"train-quality.reference must be 'set' or 'llm', got {cfg.reference!r}")
         pos_df = ctx.spark.read.json(cfg.positives)
         if cfg.text_field not in pos_df.columns:
             raise UsageError(f"positives {cfg.positives} have no '{cfg.text_field}' field")

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -41,6 +41,10 @@ class LLMConfig:
     model_path: str = ""  # HF folder the synth stage serves with vLLM when no endpoint is given
     gpu_memory_utilization: float = 0.15  # the started engine's KV-cache share (of RAM on CPU)
     journal_dir: str = ""  # completed responses per partition (resume); empty: <stage output>.journal
+    extra_body: dict = field(default_factory=dict)  # merged into each request (vLLM: continue_final_message...)
+    # >0: the output is JSON {"text", "top": {token: logprob}} of the first generated token's top-k (scoring
+    # by probability, e.g. an annotator's 0-5 digit, instead of by the sampled text)
+    top_logprobs: int = 0
 
 
 class OpenAIChatGenerator:
@@ -77,7 +81,7 @@ class OpenAIChatGenerator:
 
     def cache_key(self, messages: list[dict[str, str]]) -> str:
         body = {"model": self.cfg.model, "messages": messages, "temperature": self.cfg.temperature,
-                "max_tokens": self.cfg.max_tokens}
+                "max_tokens": self.cfg.max_tokens, **self.cfg.extra_body, "top_logprobs": self.cfg.top_logprobs}
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def _cache_path(self, key: str) -> Path | None:
@@ -118,7 +122,9 @@ class OpenAIChatGenerator:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         body = {"model": self.cfg.model, "messages": messages, "temperature": self.cfg.temperature,
-                "max_tokens": self.cfg.max_tokens}
+                "max_tokens": self.cfg.max_tokens, **self.cfg.extra_body}
+        if self.cfg.top_logprobs:
+            body.update(logprobs=True, top_logprobs=self.cfg.top_logprobs)
         for attempt in range(self.cfg.max_retries + 1):
             if attempt:
                 self._count("retries")
@@ -131,7 +137,7 @@ class OpenAIChatGenerator:
                 elif resp.status_code >= 400:
                     break  # a client error will not improve on retry
                 else:
-                    parsed = _content(resp.text)
+                    parsed = _content(resp.text, bool(self.cfg.top_logprobs))
                     if parsed is not None:
                         return parsed
             except (requests.Timeout, requests.ConnectionError):
@@ -150,12 +156,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _content(text: str) -> tuple[str, dict] | None:
+def _content(text: str, top_logprobs: bool = False) -> tuple[str, dict] | None:
     """(first choice's message content, token usage), or None when the body is not the expected JSON."""
     try:
         obj = json.loads(text)
         content = obj["choices"][0]["message"]["content"]
         usage = obj.get("usage") or {}
+        if top_logprobs:
+            top = obj["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            content = json.dumps({"text": content, "top": {t["token"]: t["logprob"] for t in top}})
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
     if not isinstance(content, str) or not isinstance(usage, dict):
