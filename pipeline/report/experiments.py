@@ -29,7 +29,7 @@ def scaling_section(exp_dir: Path, sweep_rows: list[dict]) -> str:
     fit = _read(exp_dir / "fit" / "fit.json")
     if fit is None:
         return note("no fit: the sweep has not reached its fit task (or runs in ablation mode)")
-    keys = [("E", "E", 4), ("A", "A", 4), ("B", "B", 4), ("alpha", "alpha", 4), ("beta", "beta", 4),
+    keys = [("E", "E", 0), ("A", "A", 0), ("B", "B", 0), ("alpha", "alpha", 4), ("beta", "beta", 4),  # 0: 4 significant
             ("runs", "runs", 0), ("rms_log_residual", "RMS log residual", 4)]
     out = table("fit-table", keys, [fit])
     if fit.get("budget"):
