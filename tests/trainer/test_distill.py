@@ -69,6 +69,9 @@ def test_distilled_draft_loads_and_speculates_exactly(teacher_dir):
     assert spec.tokens == plain.tokens and spec.proposed > 0
     metrics = [json.loads(line) for line in (teacher_dir / "draft" / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics if "loss" in m] == [2, 4]
+    hf = teacher_dir / "draft_hf"  # a restricted head has no Llama lm_head: export refuses
+    assert main(["export", "--checkpoint", str(teacher_dir / "draft"), "--out", str(hf)]) == 2
+    assert not (hf / "model.safetensors").exists()
 
 
 def test_student_starts_as_the_teachers_layers(teacher_dir):

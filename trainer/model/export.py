@@ -66,6 +66,9 @@ def to_hf_state_dict(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[s
 
     if cfg.attention == "nsa":  # trainer/model/nsa.py: its compression MLPs and gates have no Llama tensors
         raise CheckpointError("a model with NSA attention has no Hugging Face architecture to export to")
+    if cfg.head_vocab:  # a restricted draft head (trainer/posttrain/distill.py): lm_head must have every id's row
+        raise CheckpointError(f"a model whose head scores {cfg.head_vocab} of {cfg.vocab_size} ids (head_vocab) "
+                              "has no Hugging Face architecture to export to")
     out = {}
     for ours, theirs in HF_NAMES.items():
         for i in range(cfg.n_layers) if "{i}" in ours else [None]:
