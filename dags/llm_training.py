@@ -93,6 +93,10 @@ with DAG(
                         description="trainer/model/transformer.py PRESETS; the vocabulary comes from the tokenizer."),
         "steps": Param(DEMO["steps"], type="integer", minimum=1, title="Training steps"),
         "zero_stage": Param(2, type="integer", enum=[0, 1, 2, 3], title="ZeRO stage"),
+        **{k: Param(1, type="integer", minimum=1, title=f"{title} parallel degree",
+                    description="trainer/parallel: 1 is off; tp/sp/cp need zero_stage 0; impossible layouts exit 2.")
+           for k, title in (("tp", "Tensor"), ("pp", "Pipeline"), ("sp", "Sequence (Ulysses)"),
+                            ("cp", "Context (ring attention)"), ("ep", "Expert"))},
         "micro_batch_size": Param(8, type="integer", minimum=1, title="Micro batch per process"),
         "grad_accum": Param(1, type="integer", minimum=1, title="Gradient accumulation steps"),
         "lr": Param(0.0, type="number", minimum=0, title="Peak learning rate",

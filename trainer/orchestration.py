@@ -106,7 +106,15 @@ def dag_pretrain_command(params: Mapping, triggering_asset_events: Any, run_id: 
         zero_stage=params["zero_stage"], micro_batch_size=params["micro_batch_size"],
         grad_accum=params["grad_accum"], lr=params["lr"], num_procs=params["num_procs"],
         hostfile=params.get("hostfile", ""), config=params.get("config_file", ""),
-        extra_sets=base_sets(params))  # after --set lr=...: a base's LR wins
+        extra_sets=base_sets(params) + parallel_sets(params))  # after --set lr=...: a base's LR wins
+
+
+PARALLEL_DEGREES = ("tp", "pp", "sp", "cp", "ep")  # trainer/parallel/mesh.py; 1: off
+
+
+def parallel_sets(params: Mapping) -> list[str]:
+    """`--set`s for the parallel degrees above 1 (a Param left at 1 adds nothing)."""
+    return [f"{k}={params[k]}" for k in PARALLEL_DEGREES if int(params.get(k, 1)) != 1]
 
 
 def dag_export_command(params: Mapping, triggering_asset_events: Any, run_id: str, asset_name: str) -> str:

@@ -64,3 +64,10 @@ def test_train_exits_2_with_the_reason(token_dir, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "zero_stage 3 with pp 2" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_training_dag_params_become_sets():
+    from trainer.orchestration import parallel_sets
+
+    assert parallel_sets({"tp": 2, "cp": 1, "pp": 1}) == ["tp=2"]
+    assert parallel_sets({}) == []  # a DAG run without the Params trains as before
