@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--val-fraction", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per model request")
     ap.add_argument("--out", help="write the table and every item as JSON here")
     ap.add_argument("--work", help="working folder; an index already finished there is reused")
     args = ap.parse_args()
@@ -123,7 +124,7 @@ def main() -> None:
     index_s = time.time() - t0
     index = load_index(work / "index")
     held = [d for d in docs if split_of(d["id"], args.seed, args.val_fraction) == "val"][: args.questions]
-    llm = ChatConfig(base_url=args.base_url, model=args.model, max_tokens=96)
+    llm = ChatConfig(base_url=args.base_url, model=args.model, max_tokens=64, timeout_s=args.timeout)
 
     def make_question(doc):
         try:
@@ -140,7 +141,7 @@ def main() -> None:
     clozes = [(d["id"], *c) for d in held if (c := cloze(d["text"]))]
     if not generated and not clozes:
         sys.exit(f"no question from {len(held)} held-out documents")
-    answer_cfg = ChatConfig(base_url=args.base_url, model=args.model, max_tokens=32)
+    answer_cfg = ChatConfig(base_url=args.base_url, model=args.model, max_tokens=32, timeout_s=args.timeout)
     modes = ("hybrid", "dense", "bm25")
 
     def recall(items):
