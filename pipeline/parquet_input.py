@@ -117,7 +117,10 @@ def read_parquet_dataset(spark, path: str, target_batch_bytes: int = TARGET_BATC
     problem = parquet_parts_problem(path) if is_local(path) else None
     if problem:
         raise UsageError(f"input is not a Parquet dataset: {problem}")
-    layout = parquet_layout(path) if is_local(path) else None
+    try:
+        layout = parquet_layout(path) if is_local(path) else None
+    except Exception:  # noqa: BLE001 (an unreadable footer: Spark's read below names the problem)
+        layout = None
     if layout is not None:
         batch = reader_batch_size(layout, target_batch_bytes)
         if batch < int(spark.conf.get(BATCH_SIZE_KEY, "4096")):
