@@ -106,3 +106,9 @@ def test_ablation_calls_a_difference_real_only_beyond_its_noise():
     verdict = {(d.a, d.b): d.exceeds_noise for d in ablation.differences(stats)}
     assert verdict[("dedup", "nodedup")] is True
     assert verdict[("dedup", "noisy")] is False and verdict[("noisy", "nodedup")] is False
+    # 3 seeds each: 2.5 standard errors apart is within noise (Welch df ~4, t ~2.8), 5 is not
+    close = ablation.summarize([("a", 1.00), ("a", 1.02), ("a", 1.04), ("b", 1.0408), ("b", 1.0608), ("b", 1.0808)])
+    (diff,) = ablation.differences(close)
+    assert 2.4 < abs(diff.delta) / diff.stderr < 2.6 and diff.exceeds_noise is False
+    far = ablation.summarize([("a", 1.00), ("a", 1.02), ("a", 1.04), ("b", 1.0816), ("b", 1.1016), ("b", 1.1216)])
+    assert ablation.differences(far)[0].exceeds_noise is True
