@@ -95,7 +95,7 @@ def run(p, ctx: distributed.DistContext, resume: bool) -> list[dict]:
     mb, accum = cfg.micro_batch_size, cfg.grad_accum
     per_step = mb * accum * dp
     if ctx.is_main:
-        print(f"model {cfg.preset}: {model.num_params() / 1e6:.2f}M params (sharded count) | "
+        print(f"model {cfg.preset}: {model.num_params() / 1e6:.2f}M params | "
               f"{degrees.describe(ctx.world_size)}, fp32, {ctx.world_size} rank(s) on {ctx.device.type} | "
               f"{per_step} seqs x {p.seq_len} tokens per step | {'resumed at' if step else 'starting at'} step {step}",
               flush=True)
