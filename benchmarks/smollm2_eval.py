@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--group-size", type=int, default=128)
     p.add_argument("--calib-samples", type=int, default=16)
     p.add_argument("--calib-seq-len", type=int, default=256)
+    p.add_argument("--gptq-act-order", action="store_true")
+    p.add_argument("--gptq-mse-clip", action="store_true")
     p.add_argument("--decode-tokens", type=int, default=32)
     p.add_argument("--threads", type=int, default=1, help="1: on a loaded 2-core machine 2 threads ran ~10x slower")
     p.add_argument("--json", type=Path)
@@ -96,7 +98,9 @@ def main(argv=None) -> int:
             calib = None
             if variant == "int4-gptq":
                 calib = calibration_from_text(tok, a.calib_seq_len, a.calib_samples)
-            model = quantize_model(copy.deepcopy(base), QuantConfig(method=variant, group_size=a.group_size), calib)
+            qcfg = QuantConfig(method=variant, group_size=a.group_size, act_order=a.gptq_act_order,
+                               mse_clip=a.gptq_mse_clip)
+            model = quantize_model(copy.deepcopy(base), qcfg, calib)
         qsecs = time.perf_counter() - t0
         ppl, scored = text_perplexity(model, tok, texts, a.seq_len, a.max_tokens)
         generate(model, prompt, 4)  # warm-up
