@@ -27,8 +27,10 @@ class QuantConfig:
     # 128 is GPTQ's and AWQ's usual int4 group; a layer whose width it does not divide uses the gcd.
     group_size: int = 128
     damp_percent: float = 0.01  # GPTQ: λ = 1% of the mean Hessian diagonal (the paper's default)
-    act_order: bool = False  # GPTQ: columns by decreasing Hessian diagonal (static groups)
-    mse_clip: bool = False  # GPTQ: each group's range shrunk to the clip that minimises its rounding error
+    # GPTQ: columns by decreasing Hessian diagonal (static groups). On by default, with mse_clip: on SmolLM2-135M
+    # int4 g128 the two took held-out perplexity from +36.8% to +23.1% (RTN +37.9%; trainer/README.md).
+    act_order: bool = True
+    mse_clip: bool = True  # GPTQ: each group's range shrunk to the clip that minimises its rounding error
     block_size: int = 128  # GPTQ: columns updated lazily per block (the paper's B = 128)
     calib_samples: int = 128  # GPTQ: windows drawn from the train shards (the paper: 128 x 2048)
     calib_seq_len: int = 0  # 0: the model's max_seq_len
