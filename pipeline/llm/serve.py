@@ -87,6 +87,7 @@ class VLLMServer:
         self.model = cfg.served_name or served_name(cfg.model_path)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="vllm-", suffix=".log")[1])
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)  # e.g. <run>/_llm_journal/ on a run's first LLM stage
         self.proc: subprocess.Popen | None = None
 
     def command(self) -> list[str]:

@@ -32,8 +32,10 @@ def _alive(pid: int) -> bool:
 
 def test_engine_that_exits_reports_its_log_tail(tmp_path):
     cfg = _fake_engine(tmp_path, 'echo "ValueError: not enough KV cache memory"; exit 3')
+    log = tmp_path / "run" / "_llm_journal" / "engine.log"  # a run's first LLM stage: the folder is not there yet
     with pytest.raises(EngineError, match="exited with 3(.|\n)*not enough KV cache memory"):
-        VLLMServer(cfg, tmp_path / "engine.log").start()
+        VLLMServer(cfg, log).start()
+    assert "not enough KV cache memory" in log.read_text()
 
 
 def test_engine_that_hangs_is_killed_with_its_workers(tmp_path):
