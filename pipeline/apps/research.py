@@ -163,9 +163,13 @@ class ResearchAgent:
                 {"notes": len(st.notes)})
         except ChatError:
             st.report = ""
-        st.citations = report_citations(st.report, st.notes, question)
         if not st.report:  # no model left: the notes themselves are the report
             st.report = notes
+        else:  # a 135M writer often restates one note and drops the hop: the evidence chain is listed, cited
+            chain = evidence_chain(st.notes, question)
+            if chain:
+                st.report += "\n\nEvidence:\n" + "\n".join(f"- {st.notes[i].text} [{i + 1}]" for i in chain)
+        st.citations = report_citations(st.report, st.notes, question)
 
 
 def extractive_note(model_output: str, hit: dict[str, Any]) -> Note | None:
@@ -178,6 +182,21 @@ def extractive_note(model_output: str, hit: dict[str, Any]) -> Note | None:
     kept = [s for s in re.split(r"(?<=[.!?])\s+", hit["text"]) if (w := content_words(s))
             and len(w & said) / len(w) >= 0.5]
     return Note(hit["doc_id"], hit.get("title", ""), " ".join(kept)) if kept else None
+
+
+def evidence_chain(notes: list[Note], question: str) -> list[int]:
+    """Indices of the notes linked to the question: those sharing a content word with it, then, hop by hop,
+    those sharing one with a linked note (the bridge of a two-hop answer names the observatory, not the
+    comet). Notes from passages on other topics stay out."""
+    words = [content_words(n.text) for n in notes]
+    linked: list[int] = []
+    frontier = content_words(question)
+    while True:
+        new = [i for i, w in enumerate(words) if i not in linked and w & frontier]
+        if not new:
+            return sorted(linked)
+        linked += new
+        frontier = set().union(*(words[i] for i in new))
 
 
 def report_citations(report: str, notes: list[Note], question: str) -> list[str]:

@@ -10,7 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import anyio
 import pytest
 
-from pipeline.apps.research import Budget, Note, ResearchAgent, report_citations, research_over_mcp
+from pipeline.apps.research import (
+    Budget,
+    Note,
+    ResearchAgent,
+    evidence_chain,
+    report_citations,
+    research_over_mcp,
+)
 from retrieval.chat import ChatConfig
 
 QUESTION = "In which town is the observatory that first recorded the Zorblax comet?"
@@ -23,6 +30,16 @@ def test_report_citations_from_markers_then_attribution():
     assert report_citations("The Kelvar Observatory stands above Tarnwick.", notes, QUESTION) == \
         ["doc-observatory"]
     assert report_citations("Nobody knows.", notes, QUESTION) == []
+
+
+def test_evidence_chain_follows_the_hop_and_leaves_off_topic_notes_out():
+    """The comet note names the observatory the question does not; the observatory note is linked through it.
+    (In CI, SmolLM2's report once restated only the comet note: the evidence list is what cites the hop.)"""
+    notes = [Note("doc-tea", "", "Matcha is a powder of shade-grown leaves whisked into hot water."),
+             Note("doc-comet", "", "The Zorblax comet was first recorded by the Kelvar Observatory in 1911."),
+             Note("doc-observatory", "", "Kelvar stands on a granite hill above Tarnwick.")]
+    assert evidence_chain(notes, QUESTION) == [1, 2]
+    assert evidence_chain(notes[:1], QUESTION) == []
 
 
 class _FakeLLM(BaseHTTPRequestHandler):
