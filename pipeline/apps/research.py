@@ -139,7 +139,7 @@ class ResearchAgent:
                                           "If none do, reply NONE."},
             {"role": "user", "content": f"Question: {question}\n\nPassage:\n{hit['text']}"}], 96,
             {"doc_id": hit["doc_id"], "chunk_id": hit["chunk_id"]})
-        return extractive_note(out, hit)
+        return extractive_note(out, hit, question)
 
     @staticmethod
     def _hop_names(question: str, passage: str) -> list[str]:
@@ -172,15 +172,19 @@ class ResearchAgent:
         st.citations = report_citations(st.report, st.notes, question)
 
 
-def extractive_note(model_output: str, hit: dict[str, Any]) -> Note | None:
-    """The passage's own sentences the model pointed at: those with half their words in its output.
+def extractive_note(model_output: str, hit: dict[str, Any], question: str = "") -> Note | None:
+    """The passage's own sentences the model pointed at: those with half their words in its output, or
+    holding a word of its output that the question does not ask about (the answer it found: "Tarnwick" in
+    "the observatory ... is located in the town of Tarnwick", a paraphrase sharing only 3 of its sentence's
+    7 words).
 
     A 135M model paraphrases into errors and copies irrelevant text alike; keeping the passage's
     words means a note never says what its document does not. None when it pointed at nothing.
     """
     said = content_words(model_output)
+    found = said - content_words(question)
     kept = [s for s in re.split(r"(?<=[.!?])\s+", hit["text"]) if (w := content_words(s))
-            and len(w & said) / len(w) >= 0.5]
+            and (len(w & said) / len(w) >= 0.5 or (question and w & found))]
     return Note(hit["doc_id"], hit.get("title", ""), " ".join(kept)) if kept else None
 
 

@@ -15,6 +15,7 @@ from pipeline.apps.research import (
     Note,
     ResearchAgent,
     evidence_chain,
+    extractive_note,
     report_citations,
     research_over_mcp,
 )
@@ -40,6 +41,17 @@ def test_evidence_chain_follows_the_hop_and_leaves_off_topic_notes_out():
              Note("doc-observatory", "", "Kelvar stands on a granite hill above Tarnwick.")]
     assert evidence_chain(notes, QUESTION) == [1, 2]
     assert evidence_chain(notes[:1], QUESTION) == []
+
+
+def test_a_note_keeps_the_sentence_holding_the_answer_the_model_paraphrased():
+    """SmolLM2's read of the observatory passage (CI): a paraphrase sharing 3 of the sentence's 7 words, but
+    naming the town; the note keeps the passage's sentence with it, and nothing the model did not point at."""
+    hit = {"doc_id": "doc-observatory", "text": "The Kelvar Observatory stands on a granite hill above the town of "
+           "Tarnwick. It was founded by the astronomer Ilse Varga and still runs a public telescope."}
+    said = "The observatory that first recorded the Zorblax comet is located in the town of Tarnwick."
+    note = extractive_note(said, hit, QUESTION)
+    assert note is not None and note.text == "The Kelvar Observatory stands on a granite hill above the town of Tarnwick."
+    assert extractive_note("The observatory that first recorded the Zorblax comet.", hit, QUESTION) is None
 
 
 class _FakeLLM(BaseHTTPRequestHandler):
