@@ -54,7 +54,7 @@ class _Tok:
 def test_gsm8k_exact_match_scores_each_completion_strictly(monkeypatch):
     replies = [[0, 2], [1, 2], [0]]  # right and stopped; several numbers; right, ran out of tokens
     monkeypatch.setattr(real_eval, "generate",
-                        lambda model, prompts, n, stop_ids: GenerationOutput(replies, [[]] * 3, [True, True, False]))
+                        lambda model, prompts, n, stop_ids, kv_policy=None: GenerationOutput(replies, [[]] * 3, [True, True, False]))
     items = [GSM8KItem("q", "18")] * 3
     acc, completions = gsm8k_exact_match(None, _Tok(), items, batch=3)
     assert completions == ["Answer: 18", "Answer: 7 18 9", "Answer: 18"]
