@@ -55,7 +55,7 @@ def _dp_mean(model: torch.nn.Module, group, size: int) -> None:
 
 def run(p, ctx: distributed.DistContext, resume: bool) -> list[dict]:
     """`p` is trainer.train.pretrain.Plan, validated."""
-    from trainer.train.pretrain import seed_everything
+    from trainer.train.distributed import seed_everything
 
     cfg, out, degrees = p.cfg, Path(p.cfg.out_dir), Degrees.of(p.cfg)
     ckpt_dir = out / "checkpoints"

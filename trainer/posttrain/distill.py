@@ -41,8 +41,8 @@ from trainer.posttrain.distill_data import DistillSet, head_ids_by_frequency, lo
 from trainer.posttrain.engine import deepspeed_engine
 from trainer.train import distributed, zero
 from trainer.train.data import EpochSampler, ShardError
+from trainer.train.distributed import seed_everything
 from trainer.train.metrics import MetricsLog
-from trainer.train.pretrain import seed_everything
 
 
 @dataclass

@@ -34,8 +34,8 @@ from trainer.posttrain.grpo_loss import group_advantages, policy_loss, token_log
 from trainer.posttrain.rollout import Codec, TokenizerCodec, group_tensors, load_prompts, rollout
 from trainer.train import checkpoint, distributed, zero
 from trainer.train.data import EpochSampler, rank_slice
+from trainer.train.distributed import seed_everything
 from trainer.train.metrics import MetricsLog
-from trainer.train.pretrain import seed_everything
 
 
 @dataclass

@@ -33,8 +33,8 @@ from trainer.posttrain import lora
 from trainer.posttrain.engine import deepspeed_engine
 from trainer.train import distributed, zero
 from trainer.train.data import EpochSampler, PackedWindows, ShardError, TokenShards, rank_slice
+from trainer.train.distributed import seed_everything
 from trainer.train.metrics import MetricsLog
-from trainer.train.pretrain import seed_everything
 
 
 @dataclass

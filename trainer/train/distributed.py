@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import random
 import socket
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -131,3 +133,10 @@ def all_reduce_mean(values: list[float], device: torch.device) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return (t / dist.get_world_size()).tolist()
+
+
+def seed_everything(seed: int) -> None:
+    """Python's, NumPy's and torch's generators from one seed (every trainer command starts with it)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from trainer import command
@@ -97,12 +95,6 @@ def parallel_layout(cfg: TrainConfig, mcfg: ModelConfig, seq_len: int) -> None:
         raise ConfigError(f"{degrees.describe(world)}: {reason}")
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def train(cfg: TrainConfig, resume: bool = False) -> list[dict]:
     """Run (or continue) a training run in this process; returns the records it wrote to metrics.jsonl.
 
@@ -127,7 +119,7 @@ def _train(p: Plan, ctx: distributed.DistContext, resume: bool) -> list[dict]:
         (out / "train_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
         shutil.copyfile(p.shards.tokenizer_path, out / "tokenizer.json")
 
-    seed_everything(cfg.seed)
+    distributed.seed_everything(cfg.seed)
     model = Transformer(p.model)
     if cfg.init_from and not (resume and latest_tag(ckpt_dir)):
         # continued pretraining (e.g. trainer/train/extend.py): the optimizer, schedule and sampler start fresh
