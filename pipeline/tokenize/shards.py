@@ -86,7 +86,9 @@ def read_shard(path: Path, dtype: str) -> np.ndarray:
 
 def documents_of(shard_dir: Path, entry: dict, dtype: str) -> list[np.ndarray]:
     """The token arrays of one shard's documents, EOS removed (for checks and tools)."""
-    tokens = np.asarray(read_shard(Path(shard_dir) / entry["file"], dtype)) if entry["num_tokens"] else np.array([])
-    ends = np.fromfile(Path(shard_dir) / entry["doc_ends"], dtype="<u8")
+    ends = np.fromfile(Path(shard_dir) / entry["doc_ends"], dtype="<u8").astype(np.int64)
+    if not len(ends):  # an empty split's shard 00000: no documents (np.memmap refuses a 0-byte file)
+        return []
+    tokens = np.asarray(read_shard(Path(shard_dir) / entry["file"], dtype))
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    return [tokens[s:e - 1] for s, e in zip(starts, ends.astype(np.int64), strict=True)]
+    return [tokens[s:e - 1] for s, e in zip(starts, ends, strict=True)]
