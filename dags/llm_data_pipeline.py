@@ -7,6 +7,7 @@ Wiring only: stages, their inputs and the Params form. Each task runs the same
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,8 +71,11 @@ STEPS = [
     StageStep("synth", reads=("mix",), toggle="run_synth",
               overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),
                          # a model name or HF folder: synth serves it with vLLM for the task; "": templates
-                         ("synth.backend", "{{ 'openai' if params.synth_llm_model else 'template' }}"),
+                         # a running server (compose's `llm` service) wins over serving one for the task
+                         ("synth.backend",
+                          "{{ 'openai' if params.synth_llm_model or params.synth_llm_endpoint else 'template' }}"),
                          ("synth.llm.model_path", "{{ params.synth_llm_model }}"),
+                         ("synth.llm.endpoint", "{{ params.synth_llm_endpoint }}"),
                          ("synth.short_pretrain.max_records", "{{ params.synth_llm_records }}"),
                          ("synth.short_sft.max_records", "{{ params.synth_llm_records }}"),
                          ("run.val_fraction", "{{ params.val_fraction }}"))),
@@ -150,6 +154,11 @@ with DAG(
                                              "folder: rephrasings, SFT pairs, word problems and long-context "
                                              "questions written by that model, served for the synth task "
                                              "(.venv-llm, make setup). make demo sets smollm2-135m-instruct."),
+        "synth_llm_endpoint": Param(os.environ.get("PIPELINE_SYNTH_LLM_ENDPOINT", ""), type="string",
+                                    title="Synth: LLM endpoint (a running server)",
+                                    description="An OpenAI-compatible base URL, e.g. http://llm:8000/v1 (compose's "
+                                                "`llm` profile). Set: synth sends its requests there instead of "
+                                                "starting an engine. Default: $PIPELINE_SYNTH_LLM_ENDPOINT."),
         "synth_llm_records": Param(DEMO["synth_llm_records"], type="integer", minimum=1,
                                    title="Synth: rephrasings and SFT pairs (each)",
                                    description="Demo-sized (dags/demo.yaml); real-run default 1000."),

@@ -95,3 +95,24 @@ def test_base_model_feeds_the_tokenize_stage(airflow_db):
     with_gsm8k = sets(gsm8k_rl_items=64)
     assert any(a.startswith("tokenize.rl_extra_path=/") and a.endswith("gsm8k_train.jsonl.gz") for a in with_gsm8k)
     assert "tokenize.rl_extra_limit=64" in with_gsm8k
+
+
+def test_synth_llm_endpoint_param_sends_synth_to_a_running_server(airflow_db, monkeypatch):
+    """compose's `llm` profile: the endpoint Param switches synth to the OpenAI backend at that URL."""
+    from jinja2 import Environment
+
+    monkeypatch.setenv("PIPELINE_SYNTH_LLM_ENDPOINT", "http://llm:8000/v1")
+    dag = _dagbag().get_dag("llm_data_pipeline")
+    assert dag.params.dump()["synth_llm_endpoint"] == "http://llm:8000/v1"  # the default comes from the env
+    synth = dag.get_task("synth")
+
+    def sets(**params) -> list[str]:
+        p = dict(dag.params.dump(), run_id="r", data_root="/d", **params)
+        return [Environment().from_string(a).render(params=p, run_id="m", safe_run_id=str)
+                for a in synth.application_args if "synth." in a]
+
+    with_endpoint = sets(synth_llm_model="")
+    assert "synth.backend=openai" in with_endpoint
+    assert "synth.llm.endpoint=http://llm:8000/v1" in with_endpoint
+    offline = sets(synth_llm_model="", synth_llm_endpoint="")
+    assert "synth.backend=template" in offline and "synth.llm.endpoint=" in offline
