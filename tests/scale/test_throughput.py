@@ -78,11 +78,13 @@ def _result(seconds: dict[str, float], startup: float, error: str = "") -> dict:
 
 
 def test_table_ratio_excludes_start_up_and_marks_the_goal():
-    results = {1: _result({"a": 12.0, "b": 12.0, "c": 3.0}, 2.0),
-               16: _result({"a": 172.0, "b": 202.0, "c": 99.0}, 2.0, error="Py4JJavaError: OOM | heap")}
+    results = {1: _result({"a": 12.0, "b": 12.0, "d": 2.5, "c": 3.0}, 2.0),
+               16: _result({"a": 172.0, "b": 202.0, "d": 17.0, "c": 99.0}, 2.0, error="Py4JJavaError: OOM | heap")}
     rows = {(c[0][2:], c[1]): c for c in (line.split(" | ") for line in format_table(results, cores=2).splitlines()[2:])}
-    assert rows[("a", "16x")][9:11] == ["17.00", "ok |"]  # (172-2)/(12-2)
-    assert rows[("b", "16x")][9:11] == ["20.00", "over |"]
+    assert rows[("a", "16x")][9:12] == ["14.33", "17.00", "ok |"]  # 172/12, (172-2)/(12-2)
+    assert rows[("b", "16x")][9:12] == ["16.83", "20.00", "over |"]
     assert rows[("a", "1x")][6:9] == ["10.0", "5.0", "0.05"]  # work s; 100 docs / 10 s / 2 cores; 1 MB
+    assert rows[("d", "1x")][6:8] == ["0.5", "-"]  # all start-up: no rate
+    assert rows[("d", "16x")][10:12] == ["15.00", "ok |"]  # 15 s of work over the 1 s noise floor
     assert "failed after 99 s: Py4JJavaError: OOM / heap" in rows[("c", "16x")][4]
-    assert rows[("**all stages** (failed: c)", "16x")][4:7] == ["473.0", "6.0 (+ session 5.0)", "467.0"]
+    assert rows[("**all stages** (failed: c)", "16x")][4:7] == ["490.0", "8.0 (+ session 5.0)", "482.0"]
