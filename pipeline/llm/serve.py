@@ -92,7 +92,8 @@ class VLLMServer:
 
     def command(self) -> list[str]:
         c = self.cfg
-        return [engine_python(c), "-m", "vllm.entrypoints.openai.api_server", "--model", c.model_path,
+        # absolute: the engine runs in the temp dir, and a relative folder would read as a Hub repo id
+        return [engine_python(c), "-m", "vllm.entrypoints.openai.api_server", "--model", str(Path(c.model_path).resolve()),
                 "--served-model-name", self.model, "--host", "127.0.0.1", "--port", str(self.port),
                 "--dtype", c.dtype, "--gpu-memory-utilization", str(c.gpu_memory_utilization),
                 "--max-model-len", str(c.max_model_len),

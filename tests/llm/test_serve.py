@@ -63,3 +63,12 @@ def test_real_engine_answers_chat(vllm_server):
     out = gen.complete([ChatRequest("chat", [{"role": "user", "content": "What is the capital of France?"}])])
     assert out[0] and "paris" in out[0].lower()
     assert gen.stats["ok"] == 1 and gen.stats["failed"] == 0
+
+
+def test_relative_model_folder_reaches_the_engine_absolute(tmp_path, monkeypatch):
+    # the engine runs in the temp dir: a relative folder there reads as a Hub repo id (HFValidationError, seen)
+    (tmp_path / "m" / "hf").mkdir(parents=True)
+    (tmp_path / "m" / "hf" / "config.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    cmd = VLLMServer(ServeConfig(model_path="m/hf"), tmp_path / "log").command()
+    assert cmd[cmd.index("--model") + 1] == str(tmp_path / "m" / "hf")
