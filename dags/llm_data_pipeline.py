@@ -33,6 +33,8 @@ def source_input(param: str, key: str) -> str:
     return "{{ params." + param + " or " + SAMPLE + "['" + key + "'] }}"
 
 
+# a base model's tokenizer.json (the import_base task's return value), else ""
+BASE_TOKENIZER = "{{ ti.xcom_pull(task_ids='import_base') or '' }}"
 STEPS = [
     StageStep("crawl", toggle="run_crawl", overrides=(
         ("crawl.seeds", "{{ params.crawl_seeds | tojson }}"), ("crawl.max_pages", "{{ params.crawl_max_pages }}"),
@@ -66,7 +68,9 @@ STEPS = [
     StageStep("dedup-minhash", reads=("dedup-exact",), toggle="run_dedup",
               overrides=(("dedup-minhash.threshold", "{{ params.minhash_threshold }}"),)),
     StageStep("dedup-semantic", reads=("dedup-minhash",), toggle="run_dedup"),
-    StageStep("mix", reads=("dedup-semantic",), overrides=(("mix.weights", "{{ params.mix_weights | tojson }}"),)),
+    StageStep("mix", reads=("dedup-semantic",), overrides=(("mix.weights", "{{ params.mix_weights | tojson }}"),
+                                                          # token counts in the tokenizer tokenize will use
+                                                          ("mix.tokenizer_path", BASE_TOKENIZER))),
     # run.val_fraction goes to both: the split is decided once per document id, before synthesis
     StageStep("synth", reads=("mix",), toggle="run_synth",
               overrides=(("synth.long_pretrain.target_tokens", "{{ params.long_context_tokens }}"),
@@ -82,7 +86,7 @@ STEPS = [
     StageStep("tokenize", reads=("mix", "synth"), output="tokens",
               overrides=(("tokenize.vocab_size", "{{ params.vocab_size }}"),
                          # a base model's tokenizer.json (the import_base task's return value), else "": train one
-                         ("tokenize.tokenizer_path", "{{ ti.xcom_pull(task_ids='import_base') or '' }}"),
+                         ("tokenize.tokenizer_path", BASE_TOKENIZER),
                          # GSM8K train items as extra GRPO prompts (bundled, MIT), rendered in the base's template
                          ("tokenize.rl_extra_path", "{{ '" + GSM8K_TRAIN + "' if params.gsm8k_rl_items else '' }}"),
                          ("tokenize.rl_extra_limit", "{{ params.gsm8k_rl_items }}"),
@@ -257,7 +261,7 @@ with DAG(
         print(f"run report: {info['report']}", flush=True)
         return info["report"]
 
-    base_tokenizer >> tasks[TOKENS_FROM]
+    base_tokenizer >> [tasks[CURATED_FROM], tasks[TOKENS_FROM]]
     published = publish()
     tasks[TOKENS_FROM] >> published
     report(published)

@@ -95,6 +95,13 @@ def test_base_model_feeds_the_tokenize_stage(airflow_db):
     with_gsm8k = sets(gsm8k_rl_items=64)
     assert any(a.startswith("tokenize.rl_extra_path=/") and a.endswith("gsm8k_train.jsonl.gz") for a in with_gsm8k)
     assert "tokenize.rl_extra_limit=64" in with_gsm8k
+    # mix counts tokens in the same tokenizer (issue 21: no fixed bytes ratio), so it waits for the import too
+    mix = dag.get_task("mix")
+    assert "import_base" in mix.upstream_task_ids
+    p = dict(dag.params.dump(), run_id="r", data_root="/d", base_model="x")
+    mix_sets = [Environment().from_string(a).render(params=p, ti=TI(), run_id="m", safe_run_id=str)
+                for a in mix.application_args if "mix." in a]
+    assert "mix.tokenizer_path=/d/models/smollm2-135m-instruct/tokenizer.json" in mix_sets
 
 
 def test_synth_llm_endpoint_param_sends_synth_to_a_running_server(airflow_db, monkeypatch):
