@@ -269,7 +269,10 @@ def format_table(results: dict[int, dict], cores: int) -> str:
         full, tiny = results[f]["full"], results[f]["tiny"]
         total, start = sum(r["seconds"] for r in full), sum(r["seconds"] for r in tiny if not r["error"])
         failed = [r["stage"] for r in full if r["error"]]
-        lines.append(f"| **all stages**{' (failed: ' + ', '.join(failed) + ')' if failed else ''} | {f}x "
+        note = (f" (failed: {', '.join(failed)})" if failed else
+                f" (stopped after {full[-1]['stage'] if full else 'start'}: {len(full)} of {len(stages)} stages)"
+                if len(full) < len(stages) else "")
+        lines.append(f"| **all stages**{note} | {f}x "
                      f"| {full[0]['docs_in'] if full else 0:,} | {full[0]['mb_in'] if full else 0:.1f} "
                      f"| {total:.1f} | {start:.1f} (+ session {results[f]['session_seconds']:.1f}) "
                      f"| {total - start:.1f} | | | | | |")

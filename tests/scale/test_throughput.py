@@ -88,3 +88,6 @@ def test_table_ratio_excludes_start_up_and_marks_the_goal():
     assert rows[("d", "16x")][10:12] == ["15.00", "ok |"]  # 15 s of work over the 1 s noise floor
     assert "failed after 99 s: Py4JJavaError: OOM / heap" in rows[("c", "16x")][4]
     assert rows[("**all stages** (failed: c)", "16x")][4:7] == ["490.0", "8.0 (+ session 5.0)", "482.0"]
+    results[16]["full"] = results[16]["full"][:2]  # a factor killed after its second stage
+    last = format_table(results, cores=2).splitlines()[-1]
+    assert last.startswith("| **all stages** (stopped after b: 2 of 4 stages) | 16x | 100 |")
