@@ -16,17 +16,24 @@ on whatever CPU runs this; only the ratios within one run compare.
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+import os
+import sys
 
-import requests
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]  # benchmarks/tokenize.py shadows the stdlib
+sys.path.insert(0, os.path.dirname(_HERE))
 
-from pipeline.llm.serve import EngineError, ServeConfig, VLLMServer
-from pipeline.synth.generator import rephrase_messages
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import requests  # noqa: E402
+
+from pipeline.llm.serve import EngineError, ServeConfig, VLLMServer  # noqa: E402
+from pipeline.synth.generator import rephrase_messages  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "pipeline/resources/quality_reference_en.jsonl"
@@ -99,7 +106,7 @@ def transformers_baseline(model: str, prompts: list[list[dict]], max_tokens: int
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(os.cpu_count() or 1)  # the cores the engine has too, so the ratio compares engines
     tok = AutoTokenizer.from_pretrained(model)
     lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32).eval()
     tokens, t0 = 0, time.monotonic()
@@ -121,19 +128,25 @@ def main() -> None:
     log_dir = Path(args.out).resolve().parent
     rephrase = [rephrase_messages(d[:1200], "wikipedia") for d in docs(32)]
     result: dict = {"model": args.model, "max_tokens": args.max_tokens}
+    earlier = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
+    if earlier.get("model") == args.model and earlier.get("max_tokens") == args.max_tokens:
+        result = earlier  # a rerun after a crash keeps the finished parts (same model and settings)
+        if "concurrency" in result:
+            result["concurrency"] = {int(c): v for c, v in result["concurrency"].items()}  # JSON made them strings
 
-    base = engine(args.model, log_dir, "default")
-    if isinstance(base, str):
-        raise SystemExit(f"the default engine did not start: {base}")
-    try:
-        batch(base, rephrase[:2], 2, 8)  # warm-up
-        result["concurrency"] = {c: batch(base, rephrase[:n], c, args.max_tokens)
-                                 for c, n in ((1, 4), (8, 16), (32, 32))}
-        result["prefix_caching_on"] = batch(base, shared_prefix_prompts(16), 8, 16)
-        result["chunked_prefill_on"] = batch(base, long_and_short(4, 8), 12, 16)
-        result["spec_off"] = batch(base, rephrase[:4], 1, args.max_tokens)
-    finally:
-        base.stop()
+    if "concurrency" not in result:
+        base = engine(args.model, log_dir, "default")
+        if isinstance(base, str):
+            raise SystemExit(f"the default engine did not start: {base}")
+        try:
+            batch(base, rephrase[:2], 2, 8)  # warm-up
+            result["concurrency"] = {c: batch(base, rephrase[:n], c, args.max_tokens)
+                                     for c, n in ((1, 4), (8, 16), (32, 32))}
+            result["prefix_caching_on"] = batch(base, shared_prefix_prompts(16), 8, 16)
+            result["chunked_prefill_on"] = batch(base, long_and_short(4, 8), 12, 16)
+            result["spec_off"] = batch(base, rephrase[:4], 1, args.max_tokens)
+        finally:
+            base.stop()
     variants = {"prefix_caching_off": ({"enable_prefix_caching": False}, lambda s: batch(s, shared_prefix_prompts(16), 8, 16)),
                 "chunked_prefill_off": ({"enable_chunked_prefill": False}, lambda s: batch(s, long_and_short(4, 8), 12, 16)),
                 "spec_ngram": ({"extra_args": ["--speculative-config", json.dumps(
@@ -141,6 +154,8 @@ def main() -> None:
                     lambda s: batch(s, rephrase[:4], 1, args.max_tokens))}
     Path(args.out).write_text(json.dumps(result, indent=2, default=str))  # partial results survive a crash
     for name, (kw, run) in variants.items():
+        if name in result:
+            continue
         srv = engine(args.model, log_dir, name, **kw)
         if isinstance(srv, str):
             result[name] = srv
@@ -150,7 +165,8 @@ def main() -> None:
         finally:
             srv.stop()
         Path(args.out).write_text(json.dumps(result, indent=2, default=str))
-    result["transformers_generate"] = transformers_baseline(args.model, rephrase[:4], args.max_tokens)
+    if "transformers_generate" not in result:
+        result["transformers_generate"] = transformers_baseline(args.model, rephrase[:4], args.max_tokens)
     for v in [*result["concurrency"].values(), *result.values()]:
         if isinstance(v, dict):
             v.pop("ttfts", None)
