@@ -7,7 +7,7 @@ rayon threads; the stage runs on `local[CORES]` with `tokenize.tokenizer_path` s
 is timed by the runner (`seconds`: reading, encoding, the global shuffle order, shard writing, the
 index; Spark start-up excluded). Prints both rates and their ratio.
 
-    .venv/bin/python benchmarks/tokenize.py [--mb 20] [--cores 1]
+    .venv/bin/python benchmarks/tokenize_speed.py [--mb 20] [--cores 1]
 """
 
 from __future__ import annotations
