@@ -2,6 +2,10 @@
 against brute-force exact Jaccard, and dedup-minhash stage time at N and 2N documents.
 
     .venv/bin/python benchmarks/dedup.py [--base 600] [--n 2000]
+    .venv/bin/python benchmarks/dedup.py --real /tmp/corpus     # real text vs datasketch, datatrove
+
+`--real DIR` (a corpus from benchmarks/corpus.py) runs instead, per factor (1x/4x/16x): the
+dedup-minhash stage, datasketch and datatrove; see benchmarks/dedup_real.py.
 
 Planted corpus: `--base` random documents of 150 words, each with near-copies whose 5-gram Jaccard
 is drawn uniformly from [0.5, 1.0] (tests/dedup/planted.py), plus the other documents as noise.
@@ -80,12 +84,12 @@ def found_pairs(spark, src: str) -> set[tuple[str, str]]:
 
     from pipeline.dedup.candidates import candidate_pairs, verify_pairs
     from pipeline.dedup.lsh_params import optimal_bands_rows
-    from pipeline.jobs.dedup_minhash import DedupMinhashConfig, _signature_batches
+    from pipeline.jobs.dedup_minhash import FEATURES_SCHEMA, DedupMinhashConfig, _signature_batches
 
     s = DedupMinhashConfig()
     bands, rows = optimal_bands_rows(s.threshold, s.num_perm, s.fp_weight, s.fn_weight)
     feats = spark.read.parquet(src).select("id", "text").mapInPandas(
-        _signature_batches(s, bands, rows), "id string, keys array<bigint>, shingles array<bigint>, sig array<int>")
+        _signature_batches(s, bands, rows), FEATURES_SCHEMA)
     feats = feats.cache()
     pairs = candidate_pairs(feats.select("id", F.posexplode("keys").alias("band", "key")), s.max_bucket)
     verified = verify_pairs(pairs, feats, s.verify, s.threshold, s.num_perm)
@@ -97,7 +101,15 @@ def main() -> None:
     ap.add_argument("--base", type=int, default=600)
     ap.add_argument("--n", type=int, default=2000, help="documents for the N vs 2N stage timing")
     ap.add_argument("--sig-docs", type=int, default=5000)
+    ap.add_argument("--real", metavar="DIR", help="corpus from benchmarks/corpus.py: compare with the peers")
+    ap.add_argument("--factors", nargs="*", help="with --real: only these factors (e.g. 1x 4x)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["ours", "datasketch", "datatrove"])
     args = ap.parse_args()
+    if args.real:
+        from benchmarks.dedup_real import main as real_main
+
+        real_main(Path(args.real), args.factors, set(args.skip))
+        return
 
     print("== 1. signatures/s ==")
     minhash_main(["--docs", str(args.sig_docs)])

@@ -122,13 +122,25 @@ def _full_ngrams(flat, tok_off, offsets, docs, size, counts, out) -> None:
     out[dest] = fmix64(acc[starts])
 
 
+def unique_flat(hashes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's distinct shingle hashes, sorted: (hashes uint32, offsets), like `shingle_hashes`.
+
+    A MinHash over the distinct values equals one over all of them, with fewer values to permute.
+    """
+    doc = np.repeat(np.arange(len(offsets) - 1, dtype=np.uint64), np.diff(offsets))
+    keys = np.sort((doc << _U64(32)) | hashes.astype(np.uint64))
+    # sort + neighbour mask, not np.unique: numpy 2.x's unique took 2.5 s where this takes 0.07 s
+    # (1.8 M keys, 1,000 real-text documents, issue 21).
+    if len(keys):
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    bounds = np.searchsorted((keys >> _U64(32)).astype(np.int64), np.arange(len(offsets)))
+    return (keys & _U64(0xFFFFFFFF)).astype(np.uint32), bounds.astype(np.int64)
+
+
 def unique_per_doc(hashes: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
     """Sorted distinct shingle hashes of each document (the sets exact Jaccard compares)."""
-    doc = np.repeat(np.arange(len(offsets) - 1, dtype=np.uint64), np.diff(offsets))
-    keys = np.unique((doc << _U64(32)) | hashes.astype(np.uint64))
-    key_doc = (keys >> _U64(32)).astype(np.int64)
-    bounds = np.searchsorted(key_doc, np.arange(len(offsets)))
-    vals = (keys & _U64(0xFFFFFFFF)).astype(np.int64)
+    vals, bounds = unique_flat(hashes, offsets)
+    vals = vals.astype(np.int64)
     return [vals[bounds[i]:bounds[i + 1]] for i in range(len(offsets) - 1)]
 
 
@@ -136,4 +148,16 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) == 0 and len(b) == 0:
         return 0.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+def sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """`jaccard` of two sorted arrays of distinct values (as `unique_per_doc` gives): binary search, no sets."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return 0.0
+    pos = np.searchsorted(b, a)
+    pos[pos == len(b)] = 0
+    inter = int(np.count_nonzero(b[pos] == a))
     return inter / (len(a) + len(b) - inter)

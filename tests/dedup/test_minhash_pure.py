@@ -7,6 +7,7 @@ import random
 import numpy as np
 from datasketch import MinHash
 
+from pipeline.dedup.candidates import pack_set, unpack_set
 from pipeline.dedup.lsh_params import collision_probability, optimal_bands_rows
 from pipeline.dedup.minhash import EMPTY, band_hashes, signatures
 from pipeline.dedup.shingles import (
@@ -14,6 +15,7 @@ from pipeline.dedup.shingles import (
     shingle_hash32,
     shingle_hashes,
     shingles,
+    sorted_jaccard,
     tokens,
     unique_per_doc,
 )
@@ -89,3 +91,19 @@ def test_band_keys_equal_exactly_when_band_rows_equal():
     assert keys[0, 0] == keys[1, 0] and keys[0, 1] != keys[1, 1]
     assert keys[0, 1] == keys[2, 1] and keys[0, 0] != keys[2, 0]
     assert keys[0, 0] != band_hashes(sig[:, [2, 3, 0, 1]], 2, 2)[0, 1]  # band index is in the key
+
+
+def test_sorted_jaccard_of_packed_sets_equals_set_jaccard():
+    rng = random.Random(11)
+    words = random_words(rng, 300)
+    texts = [" ".join(words), " ".join(near_copy(words, 0.85, rng)), " ".join(random_words(rng, 40)), "", "x"]
+    hashes, offsets = shingle_hashes(texts)
+    sets = [unpack_set(pack_set(s)) for s in unique_per_doc(hashes, offsets)]
+    assert all((np.diff(s.astype(np.int64)) > 0).all() for s in sets)  # sorted, distinct: what it needs
+    for i in range(len(texts)):
+        for j in range(len(texts)):
+            want = jaccard(sets[i], sets[j])
+            assert abs(sorted_jaccard(sets[i], sets[j]) - want) < 1e-12, (i, j)
+    assert 0.5 < sorted_jaccard(sets[0], sets[1]) < 1.0
+    # The top of the uint32 range survives packing (values are unsigned, not int32).
+    assert unpack_set(pack_set(np.array([0, 2**32 - 1], dtype=np.int64))).tolist() == [0, 2**32 - 1]
