@@ -11,9 +11,9 @@ its own process (a fresh JVM), so one factor's failure or memory does not leak i
 Fixed start-up is measured apart: the session start, and each stage run first on 10 documents (the
 head of what it reads) in the same session, just before its full run (imports, model loads, Spark job
 scheduling, catalog, stats). A stage's "work" time at a factor is its time there minus its 10-document
-time; per-core rates and the ratio t16/t1 (goal <= 18) use work time, with the 1x work time floored at
-NOISE_FLOOR_S (a stage whose 1x time is all start-up has no meaningful work ratio; "t/t1 (total)" says
-how it scales with start-up included). "MB in" is the UTF-8 bytes of the `text` column (plus the
+time; per-core rates and the ratio t16/t1 (goal <= 18) use work time. Where the 1x work time is under
+NOISE_FLOOR_S (the stage's 1x time is all start-up, and 10-document runs vary by seconds on a shared
+machine) there is no work ratio: the goal is judged on "t/t1 (total)", start-up included, marked so. "MB in" is the UTF-8 bytes of the `text` column (plus the
 bytes of JSONL records, for tokenize's synth input) of what the stage reads.
 """
 
@@ -37,7 +37,7 @@ from pathlib import Path  # noqa: E402
 
 GOAL_RATIO = 18.0  # issue 21: time at 16x <= 18x time at 1x, start-up excluded
 TINY_DOCS = 10
-NOISE_FLOOR_S = 1.0  # work times below this are scheduling noise on a shared 2-core machine
+NOISE_FLOOR_S = 5.0  # 10-document runs of one stage varied by ~5-10 s on the shared 2-core machine
 
 
 @dataclass(frozen=True)
@@ -257,10 +257,11 @@ def format_table(results: dict[int, dict], cores: int) -> str:
             if base is not None and f != base:
                 full1, _, w1 = work(base, stage)
                 if w1 is not None:
-                    ratio = max(w, 0.0) / max(w1, NOISE_FLOOR_S)
                     total_ratio = full["seconds"] / full1["seconds"]
-            if f == 16:
-                goal = "-" if ratio is None else ("ok" if ratio <= GOAL_RATIO else "over")
+                    ratio = max(w, 0.0) / w1 if w1 >= NOISE_FLOOR_S else None
+            if f == 16 and total_ratio is not None:
+                judged = total_ratio if ratio is None else ratio
+                goal = ("ok" if judged <= GOAL_RATIO else "over") + (" (total)" if ratio is None else "")
             lines.append(f"| {stage} | {f}x | {full['docs_in']:,} | {full['mb_in']:.1f} | {full['seconds']:.1f} "
                          f"| {_fmt(start)} | {_fmt(w)} | {_fmt(_per_core(full['docs_in'], w, cores))} "
                          f"| {_fmt(_per_core(full['mb_in'], w, cores), 2)} | {_fmt(total_ratio, 2)} | {_fmt(ratio, 2)} "
