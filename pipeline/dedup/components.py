@@ -27,6 +27,7 @@ MAX_LOCAL_EDGES = 500_000
 class ComponentsResult:
     assignments: object  # DataFrame(id, component): every node that has an edge; component = min id
     iterations: int  # Spark rounds; 0 when the edges were few enough for union-find in the driver
+    local: dict[str, str] | None = None  # the driver's union-find result (id -> component), if it ran
 
 
 def union_find(edges: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -90,7 +91,7 @@ def connected_components(edges, max_iterations: int = 64,
         # Self-loops were dropped by _normalise, as the Spark path drops them.
         comp = union_find((r["a"], r["b"]) for r in local)
         nodes = edges.sparkSession.createDataFrame(sorted(comp.items()), "id string, component string")
-        return ComponentsResult(assignments=nodes, iterations=0)
+        return ComponentsResult(assignments=nodes, iterations=0, local=comp)
     del local
     e = _normalise(edges).localCheckpoint()
     n_edges = e.count()

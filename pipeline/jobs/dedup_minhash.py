@@ -1,6 +1,7 @@
 """Near-duplicate removal: MinHash LSH, verified pairs, connected components, smallest id survives."""
 
 import sys
+from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.stage import Stage, StageContext, StageResult
@@ -60,9 +61,18 @@ class DedupMinhash(Stage):
         pairs = candidate_pairs(band_rows, s.max_bucket).cache()
         verified = verify_pairs(pairs, features, s.verify, s.threshold, s.num_perm).cache()
         comps = connected_components(verified.select("src", "dst"))
-        sizes = comps.assignments.groupBy("component").agg(F.count("*").cast("int").alias("cluster_size"))
-        clusters = comps.assignments.join(sizes, "component").select(
-            "id", F.col("component").alias("cluster"), "cluster_size").cache()
+        if comps.local is not None:  # sizes from the driver's union-find: no Spark jobs for them
+            members = Counter(comps.local.values())
+            size_counts = dict(Counter(members.values()))
+            clusters = ctx.spark.createDataFrame(
+                [(i, c, members[c]) for i, c in sorted(comps.local.items())],
+                "id string, cluster string, cluster_size int")
+        else:
+            sizes = comps.assignments.groupBy("component").agg(F.count("*").cast("int").alias("cluster_size"))
+            clusters = comps.assignments.join(sizes, "component").select(
+                "id", F.col("component").alias("cluster"), "cluster_size").cache()
+            size_counts = {r["cluster_size"]: r["n"] for r in
+                           sizes.groupBy("cluster_size").agg(F.count("*").alias("n")).collect()}
 
         # Clusters from the driver's union-find are small: broadcast them, never shuffle the texts.
         annotated = (docs.join(F.broadcast(clusters) if comps.iterations == 0 else clusters, "id", "left")
@@ -73,8 +83,6 @@ class DedupMinhash(Stage):
         kept = annotated.filter(~is_dup) if s.drop_duplicates else annotated
         rejected = annotated.filter(is_dup).withColumn("reject_reason", F.lit("minhash_duplicate"))
 
-        size_counts = {r["cluster_size"]: r["n"] for r in
-                       sizes.groupBy("cluster_size").agg(F.count("*").alias("n")).collect()}
         n_dups = sum((k - 1) * v for k, v in size_counts.items())
         stats = {
             "bands": bands, "rows": rows, "num_perm": s.num_perm, "threshold": s.threshold,
